@@ -1,0 +1,3 @@
+"""grokgate: OpenAI- and Anthropic-compatible gateway in front of Grok."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""The ASGI app factory: one app per function (a subset of surfaces) or all of them locally.
+
+Creating the app builds routes only; the runtime (store, clients) is built on first use.
+Errors from anywhere become OpenAI-format bodies here, through the one renderer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import grokgate
+from grokgate.api.openai.errors import error_response
+from grokgate.api.runtime import Runtime
+from grokgate.config import Settings, get_settings
+from grokgate.errors import (
+    GrokGateError,
+    InvalidRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+)
+from grokgate.logs import get_logger
+
+log = get_logger("app")
+
+SURFACES = ("models", "chat")
+
+
+def _include(app: FastAPI, surface: str) -> None:
+    from grokgate.api.openai import routes
+
+    if surface == "models":
+        app.include_router(routes.models_router)
+    elif surface == "chat":
+        app.include_router(routes.chat_router)
+    else:
+        raise ValueError(f"unknown surface {surface!r}")
+
+
+def _validation_error(exc: RequestValidationError) -> GrokGateError:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    kind = first.get("type", "")
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    if kind == "json_invalid":
+        return InvalidRequestError(
+            "We could not parse the JSON body of your request: it is not valid JSON.",
+            code="invalid_json",
+        )
+    if not loc:
+        return InvalidRequestError("The request body must be a JSON object.", code="invalid_body")
+    param = loc[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+    msg = first.get("msg", "invalid value")
+    return InvalidRequestError(f"Invalid value for '{param}': {msg}", param=param)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GrokGateError)
+    async def _ours(_: Request, exc: GrokGateError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            error: GrokGateError = MethodNotAllowedError(
+                f"Method {request.method} is not allowed on {request.url.path}"
+            )
+        elif exc.status_code == 404:
+            error = NotFoundError(f"Unknown path {request.url.path}", code="unknown_url")
+        else:
+            error = GrokGateError(str(exc.detail))
+            error.status = exc.status_code
+        return error_response(error)
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(GrokGateError("internal server error"))
+
+
+def create_app(
+    surfaces: Iterable[str] = SURFACES,
+    *,
+    settings: Settings | None = None,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    chosen = settings or (runtime.settings if runtime else get_settings())
+    state = runtime or Runtime(chosen)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not chosen.auth_enabled:
+            log.warning(
+                "GROKGATE_API_KEYS is empty: this gateway is OPEN to anyone who can reach it"
+            )
+        from grokgate.core.usage import warm_up
+
+        threading.Thread(target=warm_up, name="tiktoken-warm-up", daemon=True).start()
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    app = FastAPI(
+        title="grokgate",
+        version=grokgate.__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = state
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=chosen.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+    install_error_handlers(app)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": grokgate.__version__}
+
+    for surface in surfaces:
+        _include(app, surface)
+    return app

@@ -1,0 +1,72 @@
+"""OpenAI routes: ``/v1/models`` and ``/v1/chat/completions``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.openai.render import Answer, collect, stream_chunks
+from grokgate.api.openai.schemas import (
+    ChatCompletionOut,
+    ChatCompletionRequest,
+    ErrorOut,
+    ModelListOut,
+    ModelOut,
+)
+from grokgate.api.openai.translate import to_job
+from grokgate.api.sse import sse_response
+from grokgate.core.registry import CREATED, ModelSpec, list_models, resolve
+from grokgate.events import Event
+
+_ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
+
+models_router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+chat_router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+
+
+def _model_out(spec: ModelSpec) -> ModelOut:
+    return ModelOut(id=spec.id, created=CREATED, owned_by=spec.owned_by)
+
+
+@models_router.get("/models", response_model=ModelListOut, responses=_ERRORS)
+async def list_models_route() -> ModelListOut:
+    return ModelListOut(data=[_model_out(m) for m in list_models()])
+
+
+@models_router.get("/models/{model_id:path}", response_model=ModelOut, responses=_ERRORS)
+async def get_model_route(model_id: str) -> ModelOut:
+    return _model_out(resolve(model_id))
+
+
+@chat_router.post("/chat/completions", response_model=ChatCompletionOut, responses=_ERRORS)
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    runtime = runtime_of(request)
+    job = to_job(body, show_reasoning=runtime.settings.show_reasoning)
+    service = await runtime.chat_service()
+    events = service.stream(job)
+    answer = Answer(model=job.spec.id, prompt=job.prompt)
+    if not body.stream:
+        completion = await collect(answer, events)
+        return Response(completion.model_dump_json(), media_type="application/json")
+    try:
+        # Wait until an upstream accepted the request: failures until then are HTTP errors.
+        first = await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return sse_response(
+        stream_chunks(answer, _chain(first, events), include_usage=include_usage),
+        ping=runtime.settings.keepalive_seconds,
+    )
+
+
+async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
+    async with aclosing(rest):
+        yield first
+        async for event in rest:
+            yield event

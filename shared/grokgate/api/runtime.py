@@ -1,0 +1,112 @@
+"""The composition root: builds the store, pool, upstream client and services, lazily.
+
+Nothing is built at import time or when the app object is created; the first request that needs
+a piece builds it (once, under a lock) and later requests reuse it. This keeps cold starts small
+and lets a Lambda function that never chats never open the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from grokgate.config import Settings
+from grokgate.core.accounts.pool import AccountPool
+from grokgate.core.chat import ChatService
+from grokgate.logs import get_logger, protect_third_party, register_secret
+from grokgate.stores.base import AccountStore
+from grokgate.stores.records import Tier
+
+log = get_logger("runtime")
+
+
+def parse_token_spec(spec: str, default: Tier) -> tuple[Tier, str]:
+    """``"super:eyJ..."`` → (super, token); a bare token gets ``default``."""
+    head, sep, rest = spec.partition(":")
+    if sep and head.lower() in {t.value for t in Tier}:
+        return Tier(head.lower()), rest
+    return default, spec
+
+
+class Runtime:
+    def __init__(self, settings: Settings, store: AccountStore | None = None) -> None:
+        self.settings = settings
+        self._store = store
+        self._http: httpx.AsyncClient | None = None
+        self._chat: ChatService | None = None
+        self._lock = asyncio.Lock()
+        protect_third_party()
+        for key in settings.api_keys:
+            register_secret(key.get_secret_value())
+        for spec in settings.sso_tokens:
+            register_secret(spec.get_secret_value())
+            register_secret(parse_token_spec(spec.get_secret_value(), Tier.BASIC)[1])
+        if settings.cf_cookies:
+            register_secret(settings.cf_cookies.get_secret_value())
+
+    async def store(self) -> AccountStore:
+        if self._store is None:
+            async with self._lock:
+                if self._store is None:
+                    self._store = await self._build_store()
+        return self._store
+
+    async def chat_service(self) -> ChatService:
+        if self._chat is None:
+            store = await self.store()
+            async with self._lock:
+                if self._chat is None:
+                    self._chat = self._build_chat(store)
+        return self._chat
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self._store is not None:
+            await self._store.close()
+        self._chat = None
+
+    # --- builders -------------------------------------------------------------------------
+
+    async def _build_store(self) -> AccountStore:
+        from grokgate.stores.sqlite import SqliteAccountStore
+
+        store = SqliteAccountStore(self.settings.db_path)
+        default = Tier(self.settings.default_tier)
+        for secret in self.settings.sso_tokens:
+            tier, token = parse_token_spec(secret.get_secret_value(), default)
+            register_secret(token)
+            account, created = await store.add_account(
+                token, tier, max_inflight=self.settings.max_inflight
+            )
+            if created:
+                log.info("added account %s (%s) from GROKGATE_SSO_TOKENS", account.id, tier)
+        return store
+
+    def _build_chat(self, store: AccountStore) -> ChatService:
+        from grokgate.upstream.grokweb.client import GrokWebClient
+        from grokgate.upstream.grokweb.statsig import build_signer
+        from grokgate.upstream.http import new_http_client
+
+        s = self.settings
+        self._http = new_http_client(connect_timeout=s.connect_timeout, idle_timeout=s.idle_timeout)
+        signer = build_signer(
+            header_hex=s.statsig_header_hex,
+            suffix=s.statsig_suffix,
+            trailer=s.statsig_trailer,
+            provider_url=s.statsig_provider_url,
+            http=self._http,
+        )
+        log.info("x-statsig-id: %s", signer.kind)
+        upstream = GrokWebClient(
+            base_url=s.grok_base_url,
+            http=self._http,
+            signer=signer,
+            user_agent=s.user_agent,
+            cf_cookies=s.cf_cookies.get_secret_value() if s.cf_cookies else None,
+            deadline=s.request_deadline,
+        )
+        pool = AccountPool(store, cooldown_seconds=s.cooldown_seconds)
+        return ChatService(pool, upstream, max_retries=s.max_retries)

@@ -1,0 +1,110 @@
+"""``grokgate`` command line: ``grokgate serve [--host H] [--port P] [--demo|--no-demo]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import grokgate
+from grokgate.config import Settings
+from grokgate.logs import configure_logging
+
+
+async def _pool_size(settings: Settings) -> int:
+    if not settings.db_path.exists():
+        return 0
+    from grokgate.stores.sqlite import SqliteAccountStore
+
+    store = SqliteAccountStore(settings.db_path)
+    try:
+        return len(await store.list_accounts())
+    finally:
+        await store.close()
+
+
+def wants_demo(settings: Settings, flag: bool | None) -> bool:
+    """Demo mode when asked for, or when no account is configured anywhere."""
+    if flag is not None:
+        return flag
+    if settings.demo is not None:
+        return settings.demo
+    return not settings.sso_tokens and asyncio.run(_pool_size(settings)) == 0
+
+
+def banner(settings: Settings, host: str, port: int, demo: bool) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}/v1"
+    auth = "" if not settings.auth_enabled else " -H 'Authorization: Bearer $GROKGATE_KEY'"
+    body = (
+        '{"model":"grok-4.20-fast","messages":[{"role":"user","content":"Hello, Grok"}],'
+        '"stream":true}'
+    )
+    lines = [f"grokgate {grokgate.__version__} listening on http://{host}:{port}"]
+    if demo:
+        lines += [
+            "DEMO MODE: no account is configured, so answers come from the bundled grok.com",
+            "simulator. Add real accounts with GROKGATE_SSO_TOKENS=super:<sso cookie>.",
+        ]
+    lines += [
+        f"  OpenAI base URL: {base}",
+        f"  try: curl -N {base}/chat/completions -H 'Content-Type: application/json'{auth} "
+        f"-d '{body}'",
+    ]
+    if not settings.auth_enabled:
+        lines.append(
+            "  WARNING: GROKGATE_API_KEYS is empty, so the gateway is OPEN to anyone who can "
+            "reach it."
+        )
+    return "\n".join(lines)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from grokgate.api.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    demo = wants_demo(settings, args.demo)
+    simulator = None
+    if demo:
+        from grokgate.demo import start_demo
+
+        settings, simulator = start_demo(settings)
+    print(banner(settings, args.host, args.port, demo), flush=True)
+    try:
+        uvicorn.run(
+            create_app(settings=settings),
+            host=args.host,
+            port=args.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if simulator is not None:
+            simulator.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="grokgate", description=grokgate.__doc__)
+    parser.add_argument("--version", action="version", version=grokgate.__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p_serve = commands.add_parser("serve", help="run the gateway locally")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="force demo mode on or off (default: on when no account is configured)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Settings, read from the environment (prefix ``GROKGATE_``) and an optional ``.env`` file.
+
+Nothing here runs at import time: call :func:`get_settings` (cached) or build ``Settings()``.
+Every field is listed, with its default, in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Statsig constants that only the bundled simulator accepts (demo mode and tests).
+DEMO_STATSIG_HEADER_HEX = "00212b15713631b56202bc2d1ecc5e4172482506bcc04defe71e038b74f0f5d41edabb20b87e8df44a636757a2adda85b2"  # noqa: E501
+DEMO_STATSIG_SUFFIX = "grokgate-demo-suffix"
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
+)
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GROKGATE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- client surface ---
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    keepalive_seconds: float = Field(15.0, gt=0)
+    show_reasoning: bool = True
+    max_body_bytes: int = Field(20 * 1024 * 1024, gt=0)
+
+    # --- local state ---
+    data_dir: Path = Path("data")
+    store: Literal["sqlite"] = "sqlite"
+    demo: bool | None = None  # None: demo mode when the pool has no account
+
+    # --- grok.com web accounts ---
+    sso_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    default_tier: Literal["basic", "super", "heavy"] = "basic"
+    max_inflight: int = Field(8, ge=1)
+    cf_cookies: SecretStr | None = None
+    grok_base_url: str = "https://grok.com"
+    user_agent: str = DEFAULT_USER_AGENT
+
+    # --- x-statsig-id ---
+    statsig_header_hex: str | None = None
+    statsig_suffix: str | None = None
+    statsig_trailer: int = Field(3, ge=0, le=255)
+    statsig_provider_url: str | None = None
+
+    # --- upstream behaviour ---
+    connect_timeout: float = Field(10.0, gt=0)
+    idle_timeout: float = Field(60.0, gt=0)
+    request_deadline: float = Field(300.0, gt=0)
+    max_retries: int = Field(1, ge=0, le=5)
+    cooldown_seconds: float = Field(900.0, ge=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("api_keys", "cors_origins", "sso_tokens", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("statsig_header_hex")
+    @classmethod
+    def _header_hex(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError as exc:
+            raise ValueError("statsig_header_hex must be hex") from exc
+        if len(raw) != 49:
+            raise ValueError(f"statsig_header_hex must be 49 bytes, got {len(raw)}")
+        return value.lower()
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "grokgate.db"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,36 @@
+"""The one account selector: which accounts may serve a model, best first (research note §8.5)."""
+
+from __future__ import annotations
+
+from grokgate.core.registry import ModelSpec
+from grokgate.stores.records import Account
+
+RECENT_USE_WINDOW = 15.0  # seconds during which a just-used account is slightly penalised
+
+
+def score(account: Account, now: float) -> float:
+    """Higher is better: healthy, idle, rarely failing, not used a moment ago."""
+    value = account.health * 100 - account.inflight * 20 - min(account.fail_count, 10) * 4
+    since = now - account.last_used_at
+    if account.last_used_at and since < RECENT_USE_WINDOW:
+        value -= 15 * (1 - since / RECENT_USE_WINDOW)
+    return value
+
+
+def rank(
+    accounts: list[Account], spec: ModelSpec, now: float, exclude: frozenset[str] = frozenset()
+) -> list[Account]:
+    """Accounts that may serve ``spec`` now, in the order to try them.
+
+    Tier order comes first (cheapest tier that can serve the model, or the best tier first for
+    ``prefer_best`` models), then the score.
+    """
+    order = {tier: i for i, tier in enumerate(spec.tier_order())}
+    eligible = [a for a in accounts if a.id not in exclude and a.tier in order and a.available(now)]
+    return sorted(eligible, key=lambda a: (order[a.tier], -score(a, now), a.id))
+
+
+def eligible_tier(accounts: list[Account], spec: ModelSpec) -> list[Account]:
+    """Accounts whose tier could serve ``spec`` at all, whatever their state."""
+    tiers = set(spec.tier_order())
+    return [a for a in accounts if a.tier in tiers]

@@ -1,0 +1,107 @@
+"""The chat service: lease an account, stream the answer, learn from the outcome, retry.
+
+Surfaces hand it a :class:`ChatJob` (a model spec and the flattened prompt) and get back events.
+The first event is always :class:`~grokgate.events.Served`, yielded only once an upstream has
+accepted the request, so a surface can still answer with a proper HTTP error until then. A
+failure before any text or reasoning reached the client is retried on another account
+(``max_retries`` times); after that it propagates, and the surface ends its stream with an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Protocol
+
+from grokgate.core.accounts.pool import AccountPool
+from grokgate.core.registry import ModelSpec
+from grokgate.errors import (
+    GrokGateError,
+    NoAccountAvailableError,
+    UpstreamError,
+    UpstreamRateLimitError,
+    Verdict,
+)
+from grokgate.events import Event, ReasoningDelta, Served, TextDelta
+from grokgate.logs import get_logger
+from grokgate.stores.records import Account
+
+log = get_logger("chat")
+
+
+class ChatUpstream(Protocol):
+    transport: str
+
+    def chat(
+        self, account: Account, message: str, mode: str, *, show_reasoning: bool = True
+    ) -> AsyncIterator[Event]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatJob:
+    spec: ModelSpec
+    prompt: str
+    show_reasoning: bool = True
+
+
+class ChatService:
+    def __init__(self, pool: AccountPool, upstream: ChatUpstream, *, max_retries: int = 1) -> None:
+        self.pool = pool
+        self.upstream = upstream
+        self.max_retries = max_retries
+
+    async def stream(self, job: ChatJob) -> AsyncIterator[Event]:
+        tried: set[str] = set()
+        failures: list[UpstreamError] = []
+        served = False
+        for attempt in range(1, self.max_retries + 2):
+            try:
+                account, lease = await self.pool.lease(job.spec, frozenset(tried))
+            except NoAccountAvailableError as exc:
+                if failures:
+                    raise _final_error(failures) from exc
+                raise
+            tried.add(account.id)
+            visible = False
+            try:
+                upstream = self.upstream.chat(
+                    account, job.prompt, job.spec.mode, show_reasoning=job.show_reasoning
+                )
+                async with aclosing(upstream) as events:
+                    async for event in events:
+                        if isinstance(event, Served):
+                            if served:
+                                continue
+                            served = True
+                            event.attempts = attempt
+                        elif isinstance(event, TextDelta | ReasoningDelta):
+                            visible = True
+                        yield event
+                await self.pool.report_success(account)
+                return
+            except UpstreamError as exc:
+                await self.pool.report_failure(account, exc)
+                failures.append(exc)
+                if visible or not exc.retryable or attempt > self.max_retries:
+                    final = _final_error(failures)
+                    if final is exc:
+                        raise
+                    raise final from exc
+                log.info("retrying on another account after: %s", exc.message)
+            finally:
+                await self.pool.release(lease)
+        raise _final_error(failures)  # pragma: no cover - the loop always returns or raises
+
+
+def _final_error(failures: list[UpstreamError]) -> GrokGateError:
+    """The error the client sees once no (further) account can be tried."""
+    last = failures[-1]
+    if all(f.verdict is Verdict.RATE_LIMITED for f in failures):
+        waits = [f.retry_after for f in failures if f.retry_after is not None]
+        return UpstreamRateLimitError(
+            f"every account tried is rate limited by grok.com: {last.message}",
+            upstream_status=last.upstream_status,
+            retry_after=min(waits) if waits else 60.0,
+        )
+    return last

@@ -1,0 +1,85 @@
+"""The internal conversation model and its flattening into grok.com's single ``message``.
+
+Every surface (Chat Completions now; Responses and Anthropic Messages later) converts its wire
+messages into :class:`Message` objects; :func:`flatten` then renders the whole history into one
+string per research note §3.3, since grok.com takes one message per (temporary) conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from grokgate.errors import InvalidRequestError
+
+ROLES = frozenset({"system", "user", "assistant", "tool"})
+_SOURCES_TRAILER = re.compile(r"\n*## Sources\n\[grokgate-sources\]: #.*\Z", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the client sent it
+
+
+@dataclass(slots=True)
+class Message:
+    role: str  # one of ROLES ("developer" is folded into "system" by the surfaces)
+    texts: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # URLs or data URIs to upload (later)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+
+
+def _tool_calls_xml(calls: list[ToolCall]) -> str:
+    lines = ["<tool_calls>"]
+    for call in calls:
+        try:
+            args = json.dumps(json.loads(call.arguments or "{}"), ensure_ascii=False)
+        except json.JSONDecodeError:
+            args = call.arguments
+        lines += [
+            "  <tool_call>",
+            f"    <tool_name>{call.name}</tool_name>",
+            f"    <parameters>{args}</parameters>",
+            "  </tool_call>",
+        ]
+    lines.append("</tool_calls>")
+    return "\n".join(lines)
+
+
+def _parts(message: Message) -> list[str]:
+    role = message.role
+    if role not in ROLES:
+        raise InvalidRequestError(f"unsupported message role {role!r}", param="messages")
+    if role == "tool":
+        label = (
+            f"[tool result for {message.tool_call_id}]"
+            if message.tool_call_id
+            else ("[tool result]")
+        )
+        return [f"{label}:\n{chr(10).join(message.texts)}"]
+    if role == "assistant":
+        text = _SOURCES_TRAILER.sub("", "\n".join(message.texts)).strip()
+        if message.tool_calls:
+            xml = _tool_calls_xml(message.tool_calls)
+            return [f"[assistant]: {text}\n{xml}" if text else f"[assistant]:\n{xml}"]
+        return [f"[assistant]: {text}"] if text else []
+    return [f"[{role}]: {t}" for t in message.texts if t.strip()]
+
+
+def flatten(messages: list[Message], tool_prompt: str | None = None) -> str:
+    """The single grok.com ``message`` for a conversation (research note §3.3)."""
+    if not messages:
+        raise InvalidRequestError("messages must be a non-empty array", param="messages")
+    parts: list[str] = []
+    for message in messages:
+        parts.extend(_parts(message))
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise InvalidRequestError("messages contain no text", param="messages")
+    if tool_prompt:
+        text = f"[system]: {tool_prompt}\n\n{text}"
+    return text

@@ -1,0 +1,82 @@
+"""The one model registry: public model id → upstream, grok.com mode and minimum tier.
+
+The table follows research note §10 (the ids other Grok gateways expose, so clients can switch
+to grokgate without renaming models).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grokgate.errors import InvalidRequestError, ModelNotFoundError
+from grokgate.stores.records import TIER_MODES, Tier
+
+CREATED = 1772668800  # 2026-03-05, when the 4.20 web models appeared
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    id: str
+    mode: str  # grok.com ``modeId``
+    min_tier: Tier
+    prefer_best: bool = False  # try the highest tier first
+    upstream: str = "grok_web"
+    owned_by: str = "grokgate"
+    description: str = ""
+
+    @property
+    def reasoning(self) -> bool:
+        """Whether the mode thinks before answering (fast does not)."""
+        return self.mode != "fast"
+
+    def tier_order(self) -> list[Tier]:
+        """Tiers that may serve this model, in the order they should be tried (§8.5)."""
+        tiers = [t for t in Tier if t.rank >= self.min_tier.rank and self.mode in TIER_MODES[t]]
+        return sorted(tiers, key=lambda t: t.rank, reverse=self.prefer_best)
+
+
+def _web(mid: str, mode: str, tier: Tier, desc: str, prefer_best: bool = False) -> ModelSpec:
+    return ModelSpec(mid, mode, tier, prefer_best=prefer_best, description=desc)
+
+
+_B, _S, _H = Tier.BASIC, Tier.SUPER, Tier.HEAVY
+
+MODELS: tuple[ModelSpec, ...] = (
+    _web("grok-4.20-0309-non-reasoning", "fast", _B, "Grok 4.20, fast answers"),
+    _web("grok-4.20-0309", "auto", _S, "Grok 4.20, thinks when needed"),
+    _web("grok-4.20-0309-reasoning", "expert", _S, "Grok 4.20, always reasons"),
+    _web("grok-4.20-0309-non-reasoning-super", "fast", _S, "fast, SuperGrok accounts only"),
+    _web("grok-4.20-0309-super", "auto", _S, "auto, SuperGrok accounts only"),
+    _web("grok-4.20-0309-reasoning-super", "expert", _S, "expert, SuperGrok accounts only"),
+    _web("grok-4.20-0309-non-reasoning-heavy", "fast", _H, "fast, Heavy accounts only"),
+    _web("grok-4.20-0309-heavy", "auto", _H, "auto, Heavy accounts only"),
+    _web("grok-4.20-0309-reasoning-heavy", "expert", _H, "expert, Heavy accounts only"),
+    _web("grok-4.20-multi-agent-0309", "heavy", _H, "Grok Heavy, multi-agent"),
+    _web("grok-4.20-fast", "fast", _B, "fast mode, best account first", prefer_best=True),
+    _web("grok-4.20-auto", "auto", _S, "auto mode, best account first", prefer_best=True),
+    _web("grok-4.20-expert", "expert", _S, "expert mode, best account first", prefer_best=True),
+    _web("grok-4.20-heavy", "heavy", _H, "heavy mode", prefer_best=True),
+    _web("grok-4.3-beta", "grok-420-computer-use-sa", _S, "Grok 4.3 beta"),
+)
+
+_BY_ID: dict[str, ModelSpec] = {m.id: m for m in MODELS}
+
+
+def list_models() -> tuple[ModelSpec, ...]:
+    return MODELS
+
+
+def resolve(model_id: object) -> ModelSpec:
+    """The spec for a public model id; a clear error for a missing or unknown one."""
+    if not isinstance(model_id, str) or not model_id.strip():
+        raise InvalidRequestError(
+            "you must provide a model parameter", param="model", code="missing_model"
+        )
+    spec = _BY_ID.get(model_id.strip())
+    if spec is None:
+        shown = model_id if len(model_id) <= 100 else model_id[:100] + "…"
+        raise ModelNotFoundError(
+            f"The model {shown!r} does not exist; GET /v1/models lists the available models",
+            param="model",
+        )
+    return spec

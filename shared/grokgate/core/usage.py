@@ -1,0 +1,88 @@
+"""Token estimates (research note §12): grok.com reports no usage, so it is counted here.
+
+tiktoken's ``o200k_base`` is used. Its rank file normally comes from the network on first use;
+grokgate ships the same file (``data/o200k_base.tiktoken.gz``, checked by tiktoken against its
+own expected sha256) and seeds tiktoken's cache from it, so counting works offline and in
+Lambda. The encoder is built lazily, once per process (:func:`warm_up` can do it early).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tiktoken
+
+_O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+_lock = threading.Lock()
+_encoding: tiktoken.Encoding | None = None
+
+
+def _seed_cache() -> None:
+    cache_dir = Path(
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or Path(tempfile.gettempdir()) / "data-gym-cache"
+    )
+    target = cache_dir / hashlib.sha1(_O200K_URL.encode()).hexdigest()
+    if target.exists():
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    data = gzip.decompress(
+        resources.files("grokgate.data").joinpath("o200k_base.tiktoken.gz").read_bytes()
+    )
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(target)
+
+
+def _get_encoding() -> tiktoken.Encoding:
+    global _encoding
+    if _encoding is None:
+        with _lock:
+            if _encoding is None:
+                import tiktoken
+
+                _seed_cache()
+                _encoding = tiktoken.get_encoding("o200k_base")
+    return _encoding
+
+
+def warm_up() -> None:
+    """Build the encoder now (e.g. in a background thread at start-up)."""
+    _get_encoding()
+
+
+def count_tokens(text: str) -> int:
+    if not text:
+        return 0
+    return len(_get_encoding().encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def estimate_usage(prompt: str, answer: str, reasoning: str) -> Usage:
+    """``prompt + 4`` for the prompt; answer plus reasoning for the completion (§12)."""
+    reasoning_tokens = count_tokens(reasoning)
+    return Usage(
+        prompt_tokens=count_tokens(prompt) + 4,
+        completion_tokens=count_tokens(answer) + reasoning_tokens,
+        reasoning_tokens=reasoning_tokens,
+    )

@@ -1,0 +1,180 @@
+"""The one error tree of grokgate.
+
+Every failure that can reach a client is an instance of :class:`GrokGateError`. Each class
+carries its HTTP status, its OpenAI error ``type`` and its Anthropic error ``type``; the API
+surfaces render these into their own wire format (``grokgate.api.openai.errors``). Code below the
+routers raises these and nothing else: upstream clients translate their libraries' exceptions
+into this tree with ``raise ... from exc``.
+
+Upstream failures that concern one account (401, 403, 429, 5xx, in-band errors) are subclasses
+of :class:`UpstreamError` and carry an :attr:`UpstreamError.verdict` that the account pool uses
+to decide what happens to the account and whether another account may be tried.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class GrokGateError(Exception):
+    status: int = 500
+    openai_type: str = "server_error"
+    anthropic_type: str = "api_error"
+    code: str | None = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, int(self.retry_after + 0.999)))}
+
+
+# --- client errors -------------------------------------------------------------------------
+
+
+class InvalidRequestError(GrokGateError):
+    status = 400
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class AuthenticationError(GrokGateError):
+    status = 401
+    openai_type = "invalid_request_error"
+    anthropic_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDeniedError(GrokGateError):
+    status = 403
+    openai_type = "invalid_request_error"
+    anthropic_type = "permission_error"
+    code = "permission_denied"
+
+
+class NotFoundError(GrokGateError):
+    status = 404
+    openai_type = "invalid_request_error"
+    anthropic_type = "not_found_error"
+    code = "not_found"
+
+
+class ModelNotFoundError(NotFoundError):
+    code = "model_not_found"
+
+
+class MethodNotAllowedError(GrokGateError):
+    status = 405
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class RequestTooLargeError(GrokGateError):
+    status = 413
+    openai_type = "invalid_request_error"
+    anthropic_type = "request_too_large"
+    code = "request_too_large"
+
+
+class RateLimitError(GrokGateError):
+    status = 429
+    openai_type = "rate_limit_error"
+    anthropic_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+# --- gateway-side failures -----------------------------------------------------------------
+
+
+class NoAccountAvailableError(GrokGateError):
+    """No account in the pool can serve the request right now."""
+
+    status = 503
+    openai_type = "server_error"
+    anthropic_type = "overloaded_error"
+    code = "no_account_available"
+
+
+class DeadlineExceededError(GrokGateError):
+    status = 504
+    openai_type = "server_error"
+    anthropic_type = "api_error"
+    code = "upstream_timeout"
+
+
+# --- upstream failures ---------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    """What a failed upstream call says about the account that made it."""
+
+    EXPIRED = "expired"  # credentials are dead: never pick the account again
+    BLOCKED = "blocked"  # the account is banned: disable it
+    RATE_LIMITED = "rate_limited"  # quota or load: cool the account down
+    CHALLENGED = "challenged"  # Cloudflare / anti-bot: not the account's fault
+    UNAVAILABLE = "unavailable"  # upstream outage or unusable answer: try elsewhere
+    MODE_UNAVAILABLE = "mode_unavailable"  # the account's tier cannot use the mode
+
+
+class UpstreamError(GrokGateError):
+    """The upstream failed. ``verdict`` tells the pool what to do with the account."""
+
+    status = 502
+    openai_type = "server_error"
+    anthropic_type = "api_error"
+    code = "upstream_error"
+    verdict: Verdict = Verdict.UNAVAILABLE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        upstream_status: int | None = None,
+        verdict: Verdict | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, code=code)
+        self.upstream_status = upstream_status
+        if verdict is not None:
+            self.verdict = verdict
+        #: whether another account may succeed where this one failed
+        self.retryable = retryable
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class UpstreamRateLimitError(UpstreamError):
+    """Every account that was tried is rate limited; the client should come back later."""
+
+    status = 429
+    openai_type = "rate_limit_error"
+    anthropic_type = "rate_limit_error"
+    code = "upstream_rate_limited"
+    verdict = Verdict.RATE_LIMITED
+
+
+class UpstreamStreamError(UpstreamError):
+    """The upstream stream broke or reported an error in band."""
+
+    code = "upstream_stream_error"

@@ -1,0 +1,116 @@
+"""grok.com web chat over REST: ``POST /rest/app-chat/conversations/new`` → NDJSON stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+
+from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutError, Verdict
+from grokgate.events import Event, Served, TextDelta
+from grokgate.logs import get_logger, register_secret
+from grokgate.stores.records import Account
+from grokgate.upstream.grokweb.adapter import FrameAdapter
+from grokgate.upstream.grokweb.classify import classify_http
+from grokgate.upstream.grokweb.ndjson import aiter_frames
+from grokgate.upstream.grokweb.request import CHAT_PATH, api_headers, chat_body, cookie_header
+from grokgate.upstream.grokweb.statsig import Signer
+
+log = get_logger("grokweb")
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+class GrokWebClient:
+    """Streams one answer per call; holds only process-wide, read-only state."""
+
+    transport = "rest"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        http: httpx.AsyncClient,
+        signer: Signer,
+        user_agent: str,
+        cf_cookies: str | None = None,
+        deadline: float = 300.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+        self.signer = signer
+        self.user_agent = user_agent
+        self.cf_cookies = cf_cookies
+        self.deadline = deadline
+        if cf_cookies:
+            register_secret(cf_cookies)
+
+    async def chat(
+        self, account: Account, message: str, mode: str, *, show_reasoning: bool = True
+    ) -> AsyncIterator[Event]:
+        """Yield :class:`Served` once grok.com accepted the request, then the answer's events.
+
+        Raises :class:`UpstreamError` (with a verdict on the account) for every failure.
+        """
+        token = account.token.get_secret_value()
+        register_secret(token)
+        statsig = await self.signer.sign("POST", CHAT_PATH)
+        request = self.http.build_request(
+            "POST",
+            self.base_url + CHAT_PATH,
+            json=chat_body(message, mode),
+            headers=api_headers(
+                cookie=cookie_header(token, self.cf_cookies),
+                statsig=statsig,
+                user_agent=self.user_agent,
+            ),
+        )
+        started = time.monotonic()
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("grok.com did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
+        try:
+            if response.status_code != 200:
+                raise await self._http_error(response)
+            yield Served(account=account.id, transport=self.transport)
+            adapter = FrameAdapter(show_reasoning=show_reasoning)
+            text_seen = False
+            async for frame in aiter_frames(response.aiter_bytes()):
+                for event in adapter.feed(frame):
+                    text_seen = text_seen or isinstance(event, TextDelta)
+                    yield event
+                if adapter.finished:
+                    break
+                if time.monotonic() - started > self.deadline:
+                    raise UpstreamTimeoutError(
+                        f"grok.com's answer took longer than {self.deadline:.0f} s"
+                    )
+            if not adapter.finished:
+                raise UpstreamStreamError("grok.com's stream ended before the answer was complete")
+            if not text_seen:
+                raise UpstreamStreamError("grok.com finished without any answer text")
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
+        finally:
+            await response.aclose()
+
+    async def _http_error(self, response: httpx.Response) -> UpstreamError:
+        raw = b""
+        try:
+            async for chunk in response.aiter_bytes():
+                raw += chunk
+                if len(raw) >= _ERROR_BODY_LIMIT:
+                    break
+        except httpx.HTTPError:
+            pass
+        error = classify_http(
+            response.status_code, response.headers, raw.decode("utf-8", errors="replace")
+        )
+        if error.verdict is Verdict.CHALLENGED:
+            self.signer.invalidate()
+        return error

@@ -1,0 +1,24 @@
+"""The shared async HTTP client for upstream calls (HTTP/2, built lazily by the runtime)."""
+
+from __future__ import annotations
+
+from http.cookiejar import DefaultCookiePolicy
+
+import httpx
+
+
+def new_http_client(*, connect_timeout: float, idle_timeout: float) -> httpx.AsyncClient:
+    """One client per process, shared by every request; it holds no per-request state.
+
+    Its cookie jar refuses every cookie: each account's cookies are sent explicitly per request,
+    and a ``Set-Cookie`` from one account's answer must never ride along on another's request.
+    """
+    client = httpx.AsyncClient(
+        http2=True,
+        timeout=httpx.Timeout(connect=connect_timeout, read=idle_timeout, write=30.0, pool=30.0),
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False,
+        trust_env=False,
+    )
+    client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return client

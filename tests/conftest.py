@@ -1,0 +1,67 @@
+"""Shared fixtures: the grok.com simulator and gateways, each a live uvicorn server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from grokgate.api.app import create_app
+from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settings
+from grokgate.simulator.app import create_app as create_simulator
+from grokgate.simulator.server import ServerThread
+from grokgate.simulator.state import SimState
+
+from tests.support import ACCOUNTS, API_KEY, Gateway, GatewayFactory, Sim
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[Sim]:
+    state = SimState()
+    for tier, token in ACCOUNTS:
+        state.add_account(token, tier)
+    with ServerThread(create_simulator(state)) as server:
+        yield Sim(state, server.url)
+
+
+@pytest.fixture
+def sim(sim_server: Sim) -> Iterator[Sim]:
+    """The shared simulator, reset (faults, quotas, request log) around each test."""
+    sim_server.state.reset()
+    yield sim_server
+    sim_server.state.reset()
+
+
+def gateway_settings(sim_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "grok_base_url": sim_url,
+        "data_dir": data_dir,
+        "statsig_header_hex": DEMO_STATSIG_HEADER_HEX,
+        "statsig_suffix": DEMO_STATSIG_SUFFIX,
+        "sso_tokens": ",".join(f"{tier}:{token}" for tier, token in ACCOUNTS),
+        "api_keys": API_KEY,
+        "keepalive_seconds": 15,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_gateway(sim: Sim, tmp_path: Path) -> Iterator[GatewayFactory]:
+    """Start a gateway (fresh pool in its own data dir) in front of the simulator."""
+    servers: list[ServerThread] = []
+
+    def start(**overrides: object) -> Gateway:
+        settings = gateway_settings(sim.url, tmp_path / f"gw{len(servers)}", **overrides)
+        server = ServerThread(create_app(settings=settings))
+        servers.append(server)
+        return Gateway(server.start(), settings)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def gateway(make_gateway: GatewayFactory) -> str:
+    return make_gateway().url
