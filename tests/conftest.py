@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from grokgate.api.app import create_app
 from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settings
 from grokgate.simulator.app import create_app as create_simulator
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import SimState
-
 from tests.support import ACCOUNTS, API_KEY, Gateway, GatewayFactory, Sim
 
 

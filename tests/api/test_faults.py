@@ -7,8 +7,8 @@ import time
 
 import openai
 import pytest
-from grokgate.stores.records import Status, account_id_for
 
+from grokgate.stores.records import Status, account_id_for
 from tests.support import ALL_TOKENS, API_KEY, GatewayFactory, Sim
 
 SUPER = [t for t in ALL_TOKENS if "super" in t]

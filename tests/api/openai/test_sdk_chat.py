@@ -6,9 +6,9 @@ import hashlib
 
 import openai
 import pytest
+
 from grokgate.core.registry import list_models
 from grokgate.simulator.answers import rendered_text
-
 from tests.support import API_KEY, Sim
 
 

@@ -1,0 +1,125 @@
+"""``grokgate serve`` as a user runs it: a real process, demo mode, the openai SDK against it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from grokgate.cli import banner, wants_demo
+from grokgate.config import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], int]:
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GROKGATE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grokgate.cli", "serve", "--port", str(port), *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.TransportError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    output = proc.stdout.read() if proc.stdout else ""
+    raise AssertionError(f"grokgate serve did not start:\n{output}")
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
+    proc, port = _serve(tmp_path)
+    output: list[str] = []
+    yield port, output
+    output.append(_stop(proc))
+
+
+def test_serve_without_accounts_starts_demo_mode(demo_server: tuple[int, list[str]]) -> None:
+    port, _ = demo_server
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
+    assert "grok-4.20-fast" in [m.id for m in client.models.list()]
+    stream = client.chat.completions.create(
+        model="grok-4.20-auto", messages=[{"role": "user", "content": "hello demo"}], stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text.startswith("Echo: hello demo [sha:")
+    out = client.chat.completions.create(
+        model="grok-4.20-multi-agent-0309", messages=[{"role": "user", "content": "heavy"}]
+    )
+    assert out.choices[0].message.content
+
+
+def test_demo_banner_shows_base_url_curl_and_open_warning(tmp_path: Path) -> None:
+    proc, port = _serve(tmp_path)
+    out = _stop(proc)
+    assert "DEMO MODE" in out
+    assert f"OpenAI base URL: http://127.0.0.1:{port}/v1" in out
+    assert f"curl -N http://127.0.0.1:{port}/v1/chat/completions" in out
+    assert "OPEN to anyone" in out
+
+
+def test_no_demo_without_accounts_answers_503(tmp_path: Path) -> None:
+    proc, port = _serve(tmp_path, "--no-demo", env={"GROKGATE_API_KEYS": "sk-cli-test-key"})
+    try:
+        client = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-cli-test-key", max_retries=0
+        )
+        with pytest.raises(openai.InternalServerError) as info:
+            client.chat.completions.create(
+                model="grok-4.20-fast", messages=[{"role": "user", "content": "x"}]
+            )
+        assert info.value.status_code == 503
+    finally:
+        out = _stop(proc)
+    assert "DEMO MODE" not in out and "OPEN to anyone" not in out
+
+
+def test_wants_demo_rules(tmp_path: Path) -> None:
+    base = Settings(_env_file=None, data_dir=tmp_path)
+    assert wants_demo(base, None) is True
+    assert wants_demo(base, False) is False
+    with_tokens = Settings(_env_file=None, data_dir=tmp_path, sso_tokens="super:abc")
+    assert wants_demo(with_tokens, None) is False
+    assert wants_demo(Settings(_env_file=None, data_dir=tmp_path, demo=False), None) is False
+
+
+def test_banner_mentions_auth_header_when_keys_are_set(tmp_path: Path) -> None:
+    keyed = Settings(_env_file=None, data_dir=tmp_path, api_keys="k1,k2")
+    text = banner(keyed, "0.0.0.0", 9000, demo=False)
+    assert "http://127.0.0.1:9000/v1" in text
+    assert "Authorization: Bearer" in text and "k1" not in text
