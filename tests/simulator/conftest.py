@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from grokgate.simulator.app import create_app
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import CHAT_PATH, SimState

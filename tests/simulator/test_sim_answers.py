@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+
 from grokgate.simulator.answers import (
     SEARCH_URLS,
     answer_frames,

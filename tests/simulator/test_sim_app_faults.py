@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
 from grokgate.simulator.state import CHAT_PATH, RATE_LIMITS_PATH
 from grokgate.simulator.statsig import DEMO_CONSTANTS, sign
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
 from grokgate.simulator.app import cf_bm_for, create_app
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import CHAT_PATH, RATE_LIMITS_PATH, SimState

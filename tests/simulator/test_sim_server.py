@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from grokgate.simulator.server import ServerThread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from grokgate.simulator.server import ServerThread
 
 
 async def _hello(request: Request) -> Response:

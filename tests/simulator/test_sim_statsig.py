@@ -7,6 +7,7 @@ import hashlib
 import time
 
 import pytest
+
 from grokgate.simulator.statsig import (
     DEMO_CONSTANTS,
     EPOCH,

@@ -37,7 +37,8 @@ def _tool_calls_xml(calls: list[ToolCall]) -> str:
     lines = ["<tool_calls>"]
     for call in calls:
         try:
-            args = json.dumps(json.loads(call.arguments or "{}"), ensure_ascii=False)
+            parsed = json.loads(call.arguments or "{}")
+            args = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
         except json.JSONDecodeError:
             args = call.arguments
         lines += [
@@ -62,11 +63,13 @@ def _parts(message: Message) -> list[str]:
         )
         return [f"{label}:\n{chr(10).join(message.texts)}"]
     if role == "assistant":
-        text = _SOURCES_TRAILER.sub("", "\n".join(message.texts)).strip()
+        texts = [_SOURCES_TRAILER.sub("", t).strip() for t in message.texts]
+        texts = [t for t in texts if t]
         if message.tool_calls:
             xml = _tool_calls_xml(message.tool_calls)
+            text = "\n".join(texts)
             return [f"[assistant]: {text}\n{xml}" if text else f"[assistant]:\n{xml}"]
-        return [f"[assistant]: {text}"] if text else []
+        return [f"[assistant]: {t}" for t in texts]
     return [f"[{role}]: {t}" for t in message.texts if t.strip()]
 
 

@@ -43,12 +43,13 @@ def normalise_token(raw: str) -> str:
     Strips a leading ``sso=``, anything after the first ``;``, zero-width characters and
     surrounding space, and maps unicode dashes to ``-``.
     """
-    token = raw.strip()
+    token = raw
+    for ch in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"):
+        token = token.replace(ch, "")
+    token = token.strip()
     if token.lower().startswith("sso="):
         token = token[4:]
     token = token.split(";", 1)[0]
-    for ch in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"):
-        token = token.replace(ch, "")
     for ch in ("\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2212"):
         token = token.replace(ch, "-")
     token = token.strip()
@@ -74,6 +75,8 @@ class AccountStore(ABC):
     ) -> tuple[Account, bool]:
         """Add an account; returns it and whether it was new (an existing one is unchanged)."""
         value = normalise_token(token)
+        if max_inflight < 1:
+            raise InvalidRequestError("max_inflight must be at least 1", param="max_inflight")
         account = Account(
             id=account_id_for(value),
             token=SecretStr(value),
@@ -98,7 +101,11 @@ class AccountStore(ABC):
         return await self._delete(account_id)
 
     async def set_status(self, account_id: str, status: Status) -> bool:
-        return await self._apply(account_id, Feedback(success=False, status=status))
+        """Set the state by hand; making an account active also ends its cooldown."""
+        cooldown = 0.0 if status is Status.ACTIVE else None
+        return await self._apply(
+            account_id, Feedback(success=False, status=status, cooldown_until=cooldown)
+        )
 
     async def acquire(self, account_id: str) -> Lease | None:
         """Take one in-flight slot of the account, atomically, if it may serve now."""

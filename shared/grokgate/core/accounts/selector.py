@@ -11,7 +11,7 @@ RECENT_USE_WINDOW = 15.0  # seconds during which a just-used account is slightly
 def score(account: Account, now: float) -> float:
     """Higher is better: healthy, idle, rarely failing, not used a moment ago."""
     value = account.health * 100 - account.inflight * 20 - min(account.fail_count, 10) * 4
-    since = now - account.last_used_at
+    since = max(0.0, now - account.last_used_at)  # another instance's clock may run ahead
     if account.last_used_at and since < RECENT_USE_WINDOW:
         value -= 15 * (1 - since / RECENT_USE_WINDOW)
     return value

@@ -81,7 +81,10 @@ class FrameAdapter:
         out: list[Event] = []
         if self._pending:
             text, self._pending = self._pending, ""
-            out.extend(self._final_text(_RENDER.sub("", text).replace(_OPEN_TAG, ""), True))
+            opened = text.find(_OPEN_TAG)
+            if opened >= 0 and text.find(_CLOSE_TAG, opened) < 0:
+                text = text[:opened]  # an unfinished tag is markup, never answer text
+            out.extend(self._final_text(text, True))
         self.finished = True
         out.append(Finish(reason="stop", fingerprint=self.fingerprint))
         return out
@@ -104,21 +107,23 @@ class FrameAdapter:
                 self.cards[str(data["id"])] = data
 
     def _collect_sources(self, response: dict[str, Any], out: list[Event]) -> None:
-        new: list[SearchSource] = []
+        found: list[SearchSource] = []
         web = response.get("webSearchResults")
         for item in (web.get("results") or []) if isinstance(web, dict) else []:
-            if isinstance(item, dict) and item.get("url") and item["url"] not in self.sources:
-                new.append(SearchSource(url=item["url"], title=str(item.get("title") or "")))
+            if isinstance(item, dict) and item.get("url"):
+                found.append(SearchSource(url=item["url"], title=str(item.get("title") or "")))
         xs = response.get("xSearchResults")
         for item in (xs.get("results") or []) if isinstance(xs, dict) else []:
-            if not isinstance(item, dict) or not item.get("postId"):
-                continue
-            url = f"https://x.com/{item.get('username', 'i')}/status/{item['postId']}"
-            if url not in self.sources:
-                title = f"𝕏/@{item.get('username', '')}: {str(item.get('text', ''))[:50]}"
-                new.append(SearchSource(url=url, title=title))
-        for source in new:
-            self.sources[source.url] = source
+            if isinstance(item, dict) and item.get("postId"):
+                user = item.get("username", "")
+                url = f"https://x.com/{user or 'i'}/status/{item['postId']}"
+                title = f"𝕏/@{user}: {str(item.get('text', ''))[:50]}"
+                found.append(SearchSource(url=url, title=title))
+        new: list[SearchSource] = []
+        for source in found:
+            if source.url not in self.sources:
+                self.sources[source.url] = source
+                new.append(source)
         if new:
             out.append(Sources(tuple(new)))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,7 @@ _CHALLENGE_MARKERS = (
     "cf-chl-",
     "page is out of date",
 )
+MAX_RETRY_AFTER = 86400.0  # a day: no upstream hint may bench an account for longer
 _RATE_MARKERS = ("too many requests", "rate limit", "usage limit", "usage quota")
 
 
@@ -41,14 +43,16 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def _upstream_message(body: str) -> str | None:

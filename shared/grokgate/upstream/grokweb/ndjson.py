@@ -59,7 +59,13 @@ class FrameParser:
         if buf[i] == "{":
             end = _object_end(buf, i)
             if end < 0:
-                return None, 0
+                # grok.com sends one object per line: an object still open when a new line
+                # starts with a frame was cut off, so drop it rather than every later frame.
+                restart = _next_frame_line(buf, i)
+                if restart < 0:
+                    return None, 0
+                self.skipped += 1
+                return None, restart
             try:
                 obj = json.loads(buf[i:end])
             except json.JSONDecodeError:
@@ -78,6 +84,16 @@ class FrameParser:
         elif not line.startswith(_SKIP_PREFIXES):
             self.skipped += 1
         return None, newline + 1
+
+
+def _next_frame_line(buf: str, start: int) -> int:
+    """Start of the first later line that begins a frame (``{`` or ``data:``), or -1.
+
+    A raw newline cannot stand inside a JSON string, so such a line is never part of the
+    object being scanned, unless that object is pretty-printed, where inner lines are indented.
+    """
+    positions = [p for p in (buf.find("\n{", start), buf.find("\ndata:", start)) if p >= 0]
+    return min(positions) + 1 if positions else -1
 
 
 def _object_end(buf: str, start: int) -> int:

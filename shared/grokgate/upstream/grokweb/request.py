@@ -28,12 +28,19 @@ def _client_hints(user_agent: str) -> dict[str, str]:
     if not match:
         return {}
     major = match.group(1)
-    platform = (
-        "macOS" if "Mac OS" in user_agent else "Windows" if "Windows" in user_agent else "Linux"
-    )
+    if "Android" in user_agent:
+        platform = "Android"
+    elif "iPhone" in user_agent or "iPad" in user_agent:
+        platform = "iOS"
+    elif "Mac OS" in user_agent:
+        platform = "macOS"
+    elif "Windows" in user_agent:
+        platform = "Windows"
+    else:
+        platform = "Linux"
     return {
         "Sec-Ch-Ua": f'"Chromium";v="{major}", "Google Chrome";v="{major}", "Not.A/Brand";v="99"',
-        "Sec-Ch-Ua-Mobile": "?0",
+        "Sec-Ch-Ua-Mobile": "?1" if "Mobile" in user_agent else "?0",
         "Sec-Ch-Ua-Platform": f'"{platform}"',
     }
 

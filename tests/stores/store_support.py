@@ -1,0 +1,35 @@
+"""Backends and helpers of the store contract suite.
+
+To add a backend, add an entry to ``BACKENDS``: a function of the test's ``tmp_path`` that returns
+a factory ``make(clock) -> AccountStore``. Every store object the factory makes must share one
+storage (the way two Lambda instances share one table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from grokgate.stores.base import AccountStore
+from grokgate.stores.sqlite import SqliteAccountStore
+
+Clock = Callable[[], float]
+StoreFactory = Callable[[Clock], AccountStore]
+
+
+def _sqlite(tmp_path: Path) -> StoreFactory:
+    path = tmp_path / "contract" / "accounts.db"
+    return lambda clock: SqliteAccountStore(path, clock=clock)
+
+
+BACKENDS: dict[str, Callable[[Path], StoreFactory]] = {
+    "sqlite": _sqlite,
+}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
