@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grokgate.stores.base import AccountStore
+from grokgate.stores.records import Account
 from grokgate.stores.sqlite import SqliteAccountStore
 
 Clock = Callable[[], float]
@@ -33,3 +34,13 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2Vzc2lvbg.secret-part-0123456789"
+OTHER = "eyJhbGciOiJIUzI1NiJ9.b3RoZXI.other-secret-9876543210"
+
+
+async def fetch(store: AccountStore, account_id: str) -> Account:
+    account = await store.get_account(account_id)
+    assert account is not None
+    return account

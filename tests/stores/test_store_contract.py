@@ -16,18 +16,8 @@ from hypothesis import strategies as st
 
 from grokgate.errors import InvalidRequestError
 from grokgate.stores.base import AccountStore, Feedback, normalise_token
-from grokgate.stores.records import Account, Status, Tier, account_id_for
-from tests.stores.store_support import FakeClock
-
-TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2Vzc2lvbg.secret-part-0123456789"
-OTHER = "eyJhbGciOiJIUzI1NiJ9.b3RoZXI.other-secret-9876543210"
-
-
-async def fetch(store: AccountStore, account_id: str) -> Account:
-    account = await store.get_account(account_id)
-    assert account is not None
-    return account
-
+from grokgate.stores.records import Status, Tier, account_id_for
+from tests.stores.store_support import OTHER, TOKEN, FakeClock, fetch
 
 # --- add_account ---------------------------------------------------------------------------
 

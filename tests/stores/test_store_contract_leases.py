@@ -7,18 +7,8 @@ import asyncio
 import pytest
 
 from grokgate.stores.base import AccountStore, Feedback
-from grokgate.stores.records import Account, Status
-from tests.stores.store_support import FakeClock, StoreFactory
-
-TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2Vzc2lvbg.secret-part-0123456789"
-OTHER = "eyJhbGciOiJIUzI1NiJ9.b3RoZXI.other-secret-9876543210"
-
-
-async def fetch(store: AccountStore, account_id: str) -> Account:
-    account = await store.get_account(account_id)
-    assert account is not None
-    return account
-
+from grokgate.stores.records import Status
+from tests.stores.store_support import TOKEN, FakeClock, StoreFactory, fetch
 
 # --- acquire / release ---------------------------------------------------------------------
 
