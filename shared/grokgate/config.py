@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     keepalive_seconds: float = Field(15.0, gt=0)
     show_reasoning: bool = True
-    max_body_bytes: int = Field(20 * 1024 * 1024, gt=0)
 
     # --- local state ---
     data_dir: Path = Path("data")
