@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import httpx
 
 from grokgate.config import Settings
 from grokgate.simulator.state import SimState
@@ -41,3 +46,24 @@ class Gateway:
 
 
 GatewayFactory = Callable[..., Gateway]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    """Wait until ``base``/health answers 200; fail with the process's output if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    output = proc.stdout.read() if proc.stdout else ""
+    raise AssertionError(f"the server at {base} did not become healthy:\n{output}")

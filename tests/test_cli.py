@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
 from grokgate.cli import banner, wants_demo
 from grokgate.config import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port, wait_healthy
 
 
 def _serve(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GROKGATE_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "grokgate.cli", "serve", "--port", str(port), *args],
@@ -37,18 +29,8 @@ def _serve(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.TransportError:
-            time.sleep(0.1)
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    output = proc.stdout.read() if proc.stdout else ""
-    raise AssertionError(f"grokgate serve did not start:\n{output}")
+    wait_healthy(f"http://127.0.0.1:{port}", proc)
+    return proc, port
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
@@ -62,15 +44,14 @@ def _stop(proc: subprocess.Popen[str]) -> str:
 
 
 @pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[tuple[int, list[str]]]:
+def demo_port(tmp_path: Path) -> Iterator[int]:
     proc, port = _serve(tmp_path)
-    output: list[str] = []
-    yield port, output
-    output.append(_stop(proc))
+    yield port
+    _stop(proc)
 
 
-def test_serve_without_accounts_starts_demo_mode(demo_server: tuple[int, list[str]]) -> None:
-    port, _ = demo_server
+def test_serve_without_accounts_starts_demo_mode(demo_port: int) -> None:
+    port = demo_port
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
     assert "grok-4.20-fast" in [m.id for m in client.models.list()]
     stream = client.chat.completions.create(

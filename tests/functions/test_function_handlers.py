@@ -5,10 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 
@@ -17,7 +15,7 @@ import openai
 import pytest
 
 from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, get_settings
-from tests.support import ACCOUNTS, API_KEY, Sim
+from tests.support import ACCOUNTS, API_KEY, Sim, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,9 +77,7 @@ def test_models_handler_answers_rest_proxy_events(env: None) -> None:
 
 
 def test_chat_function_streams_when_started_like_the_adapter(sim: Sim, tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROKGATE_")}
     env.update(
         AWS_LWA_PORT=str(port),
@@ -99,15 +95,11 @@ def test_chat_function_streams_when_started_like_the_adapter(sim: Sim, tmp_path:
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_healthy(base, proc)
         client = openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0)
         stream = client.chat.completions.create(
             model="grok-4.20-fast",
