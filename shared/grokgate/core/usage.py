@@ -26,22 +26,16 @@ _lock = threading.Lock()
 _encoding: tiktoken.Encoding | None = None
 
 
-def _cache_dir() -> Path:
-    """Where tiktoken will look, by its own rules; ours when the user turned its cache off."""
+def _seed_cache() -> None:
     if os.environ.get("TIKTOKEN_CACHE_DIR") == "":
-        # tiktoken would download: point it at a private cache seeded from the vendored file
-        private = Path(tempfile.gettempdir()) / "grokgate-tiktoken"
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(private)
-        return private
-    return Path(
+        # An empty value turns tiktoken's cache off, so it would download the ranks: give it a
+        # private cache instead, seeded below from the vendored file.
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / "grokgate-tiktoken")
+    cache_dir = Path(
         os.environ.get("TIKTOKEN_CACHE_DIR")
         or os.environ.get("DATA_GYM_CACHE_DIR")
         or Path(tempfile.gettempdir()) / "data-gym-cache"
     )
-
-
-def _seed_cache() -> None:
-    cache_dir = _cache_dir()
     target = cache_dir / hashlib.sha1(_O200K_URL.encode()).hexdigest()
     if target.exists():
         return
