@@ -12,7 +12,18 @@ from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settin
 from grokgate.simulator.app import create_app as create_simulator
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import SimState
-from tests.support import ACCOUNTS, API_KEY, Gateway, GatewayFactory, Sim
+from tests.support import ACCOUNTS, API_KEY, AtomicMotoServer, Gateway, GatewayFactory, Sim
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto (DynamoDB, S3) over real HTTP on loopback, for the whole session."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = AtomicMotoServer()
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -67,3 +70,66 @@ def wait_healthy(base: str, proc: subprocess.Popen[str], timeout: float = 30.0) 
     proc.kill()
     output = proc.stdout.read() if proc.stdout else ""
     raise AssertionError(f"the server at {base} did not become healthy:\n{output}")
+
+
+def aws_client(service: str, endpoint: str) -> Any:
+    """A boto3 client for moto on loopback: fixed region and dummy credentials, no retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def new_dynamodb_table(endpoint: str) -> str:
+    """A fresh, empty accounts table in moto; returns its name."""
+    from grokgate.stores.dynamodb import create_table
+
+    name = f"grokgate-test-{uuid.uuid4().hex[:12]}"
+    create_table(aws_client("dynamodb", endpoint), name)
+    return name
+
+
+class AtomicMotoServer:
+    """moto's server on loopback with each request applied atomically.
+
+    DynamoDB applies every (conditional) write to an item atomically; moto's threaded server
+    does not lock, so two concurrent updates can both read the old item and one is lost. A
+    lock around the WSGI app restores DynamoDB's guarantee while keeping real HTTP + boto3.
+    """
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        from moto.moto_server.threaded_moto_server import MotoRequestHandler
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def atomic(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            with lock:
+                return list(app(environ, start_response))
+
+        self._server = make_server(
+            "127.0.0.1", 0, atomic, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()

@@ -111,6 +111,15 @@ class NoAccountAvailableError(GrokGateError):
     code = "no_account_available"
 
 
+class StoreUnavailableError(GrokGateError):
+    """The pool's store (SQLite file, DynamoDB table) could not be read or written."""
+
+    status = 503
+    openai_type = "server_error"
+    anthropic_type = "api_error"
+    code = "store_unavailable"
+
+
 class DeadlineExceededError(GrokGateError):
     status = 504
     openai_type = "server_error"

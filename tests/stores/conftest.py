@@ -19,7 +19,7 @@ def clock() -> FakeClock:
 @pytest.fixture(params=sorted(BACKENDS))
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     """Makes store objects (instances) over one shared storage; closes them all afterwards."""
-    factory = BACKENDS[request.param](tmp_path)
+    factory = BACKENDS[request.param](tmp_path, request)
     made: list[AccountStore] = []
 
     def make(clock: Clock) -> AccountStore:

@@ -1,9 +1,7 @@
-"""The AccountStore contract, run against every backend.
+"""The AccountStore contract (accounts, ids, tokens, status), run against every backend.
 
-To add a backend, add an entry to ``BACKENDS``: a function of the test's ``tmp_path`` that returns
-a factory ``make(clock) -> AccountStore``. Every store object the factory makes must share one
-storage (the way two Lambda instances share one table), because the multi-instance tests race two
-of them.
+Backends are listed in ``tests/stores/store_support.py`` (SQLite, and DynamoDB through moto's
+server over real HTTP).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The AccountStore contract: leases, feedback and secrecy, on every backend."""
+"""The AccountStore contract for leases: conditions, caps, expiry, release, on every backend."""
 
 from __future__ import annotations
 
@@ -7,39 +7,55 @@ import asyncio
 import pytest
 
 from grokgate.stores.base import AccountStore, Feedback
-from grokgate.stores.records import Status
+from grokgate.stores.records import Status, Tier
 from tests.stores.store_support import TOKEN, FakeClock, StoreFactory, fetch
 
-# --- acquire / release ---------------------------------------------------------------------
+# --- acquire -------------------------------------------------------------------------------
 
 
-async def test_acquire_takes_a_slot(store: AccountStore, clock: FakeClock) -> None:
+async def test_acquire_takes_a_slot_and_a_query(store: AccountStore, clock: FakeClock) -> None:
     account, _ = await store.add_account(TOKEN)
-    lease = await store.acquire(account.id)
-    assert lease is not None
-    assert lease.account_id == account.id
-    assert lease.acquired_at == clock.now
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    lease = got.lease
+    assert (lease.account_id, lease.mode, lease.acquired_at) == (account.id, "fast", clock.now)
+    assert lease.expires_at == clock.now + store.lease_seconds
     fresh = await fetch(store, account.id)
-    assert fresh.inflight == 1
+    assert got.account == fresh  # the state after the write, without another read
+    assert fresh.inflight == 1 and fresh.leases == {lease.id: lease.expires_at}
     assert fresh.last_used_at == clock.now
+    assert fresh.quotas["fast"].remaining == 29
 
 
 async def test_lease_ids_are_unique(store: AccountStore) -> None:
     account, _ = await store.add_account(TOKEN)
-    leases = [await store.acquire(account.id) for _ in range(5)]
+    leases = [(await store.acquire(account.id, "fast")).lease for _ in range(5)]
     assert len({lease.id for lease in leases if lease}) == 5
 
 
 async def test_acquire_a_missing_account(store: AccountStore) -> None:
-    assert await store.acquire("acct_000000000000") is None
+    got = await store.acquire("acct_000000000000", "fast")
+    assert got.lease is None and got.account is None
 
 
 @pytest.mark.parametrize("status", [Status.EXPIRED, Status.DISABLED])
-async def test_acquire_refuses_dead_accounts(store: AccountStore, status: Status) -> None:
+async def test_acquire_refuses_dead_accounts_and_says_why(
+    store: AccountStore, status: Status
+) -> None:
     account, _ = await store.add_account(TOKEN)
     await store.set_status(account.id, status)
-    assert await store.acquire(account.id) is None
-    assert (await fetch(store, account.id)).inflight == 0
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is None
+    assert got.account is not None and got.account.status is status  # why, without a read
+    fresh = await fetch(store, account.id)
+    assert fresh.inflight == 0 and fresh.quotas["fast"].remaining == 30
+
+
+async def test_acquire_refuses_a_mode_the_tier_lacks(store: AccountStore) -> None:
+    basic, _ = await store.add_account(TOKEN, Tier.BASIC)
+    for mode in ("expert", "auto", "heavy"):
+        assert (await store.acquire(basic.id, mode)).lease is None
+    assert (await fetch(store, basic.id)).inflight == 0
 
 
 @pytest.mark.parametrize("status", [Status.ACTIVE, Status.COOLING])
@@ -47,58 +63,134 @@ async def test_acquire_waits_for_the_cooldown(
     store: AccountStore, clock: FakeClock, status: Status
 ) -> None:
     account, _ = await store.add_account(TOKEN)
-    await store.record(
-        account.id, Feedback(success=False, status=status, cooldown_until=clock.now + 60)
-    )
-    assert await store.acquire(account.id) is None
+    await store.record(account.id, Feedback(status=status, cooldown_until=clock.now + 60))
+    assert (await store.acquire(account.id, "fast")).lease is None
     clock.now += 59.9
-    assert await store.acquire(account.id) is None
+    assert (await store.acquire(account.id, "fast")).lease is None
     clock.now += 0.1
-    assert await store.acquire(account.id) is not None
+    assert (await store.acquire(account.id, "fast")).lease is not None
 
 
 async def test_exactly_max_inflight_leases_succeed(store: AccountStore) -> None:
     account, _ = await store.add_account(TOKEN, max_inflight=3)
-    leases = [await store.acquire(account.id) for _ in range(5)]
-    assert [lease is not None for lease in leases] == [True, True, True, False, False]
-    assert (await fetch(store, account.id)).inflight == 3
-
-
-async def test_release_frees_a_slot(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN, max_inflight=1)
-    lease = await store.acquire(account.id)
-    assert lease is not None
-    assert await store.acquire(account.id) is None
-    await store.release(lease)
-    assert (await fetch(store, account.id)).inflight == 0
-    assert await store.acquire(account.id) is not None
-
-
-async def test_release_never_drives_inflight_below_zero(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN, max_inflight=2)
-    lease = await store.acquire(account.id)
-    assert lease is not None
-    for _ in range(3):
-        await store.release(lease)
-    assert (await fetch(store, account.id)).inflight == 0
-    got = [await store.acquire(account.id) for _ in range(3)]
-    assert sum(lease is not None for lease in got) == 2
-
-
-async def test_release_of_a_removed_account_is_harmless(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    lease = await store.acquire(account.id)
-    assert lease is not None
-    await store.remove_account(account.id)
-    await store.release(lease)
-    assert await store.list_accounts() == []
+    got = [(await store.acquire(account.id, "fast")).lease for _ in range(5)]
+    assert [lease is not None for lease in got] == [True, True, True, False, False]
+    fresh = await fetch(store, account.id)
+    assert fresh.inflight == 3
+    assert fresh.quotas["fast"].remaining == 27  # a refused lease spends nothing
 
 
 async def test_concurrent_acquires_respect_the_cap(store: AccountStore) -> None:
     account, _ = await store.add_account(TOKEN, max_inflight=3)
-    leases = await asyncio.gather(*(store.acquire(account.id) for _ in range(50)))
-    assert sum(lease is not None for lease in leases) == 3
+    got = await asyncio.gather(*(store.acquire(account.id, "fast") for _ in range(30)))
+    assert sum(g.lease is not None for g in got) == 3
     assert (await fetch(store, account.id)).inflight == 3
+
+
+# --- release -------------------------------------------------------------------------------
+
+
+async def test_release_frees_the_slot_in_the_same_write_as_the_feedback(
+    store: AccountStore,
+) -> None:
+    account, _ = await store.add_account(TOKEN, max_inflight=1)
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    assert (await store.acquire(account.id, "fast")).lease is None
+    after = await store.release(
+        got.lease, Feedback(success=True, health_bonus=0.1), hint=got.account
+    )
+    assert after is not None
+    assert (after.inflight, after.use_count, after.fail_count) == (0, 1, 0)
+    assert after == await fetch(store, account.id)
+    assert (await store.acquire(account.id, "fast")).lease is not None
+
+
+async def test_release_is_idempotent(store: AccountStore) -> None:
+    account, _ = await store.add_account(TOKEN, max_inflight=2)
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    for _ in range(3):
+        await store.release(got.lease)
+    assert (await fetch(store, account.id)).inflight == 0
+    won = [(await store.acquire(account.id, "fast")).lease for _ in range(3)]
+    assert sum(lease is not None for lease in won) == 2
+
+
+async def test_release_of_a_removed_account_does_not_recreate_it(store: AccountStore) -> None:
+    account, _ = await store.add_account(TOKEN)
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    await store.remove_account(account.id)
+    assert await store.release(got.lease, Feedback(success=True, health_bonus=0.1)) is None
+    assert await store.list_accounts() == []
+
+
+async def test_release_with_a_refund_gives_the_query_back(store: AccountStore) -> None:
+    account, _ = await store.add_account(TOKEN)
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    after = await store.release(got.lease, Feedback(refund=True, error="5xx"))
+    assert after is not None and after.quotas["fast"].remaining == 30
+    assert after.fail_count == 1
+
+
+async def test_release_after_a_429_spends_the_window_until_its_reset(
+    store: AccountStore, clock: FakeClock
+) -> None:
+    account, _ = await store.add_account(TOKEN)
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    until = clock.now + 120
+    after = await store.release(
+        got.lease, Feedback(quota_exhausted_until=until, health_factor=0.45, error="429")
+    )
+    assert after is not None
+    quota = after.quotas["fast"]
+    assert (quota.remaining, quota.reset_at, quota.source) == (0, until, "estimated")
+    assert after.health == pytest.approx(0.45)
+    assert (await store.acquire(account.id, "fast")).lease is None
+    clock.now = until
+    again = await store.acquire(account.id, "fast")  # the window refilled
+    assert again.lease is not None
+    assert again.account is not None
+    refilled = again.account.quotas["fast"]
+    assert refilled.remaining == 29 and refilled.reset_at == until + 86400
+
+
+# --- expiry: a holder that died never keeps a slot -----------------------------------------
+
+
+async def test_an_expired_lease_is_reclaimed_by_the_next_acquire(
+    store: AccountStore, clock: FakeClock
+) -> None:
+    account, _ = await store.add_account(TOKEN, max_inflight=1)
+    dead = await store.acquire(account.id, "fast")  # its holder crashes: never released
+    assert dead.lease is not None
+    assert (await store.acquire(account.id, "fast")).lease is None
+    clock.now = dead.lease.expires_at
+    got = await store.acquire(account.id, "fast")
+    assert got.lease is not None
+    fresh = await fetch(store, account.id)
+    assert list(fresh.leases) == [got.lease.id]
+    await store.release(dead.lease)  # a late release of the dead lease changes nothing
+    assert list((await fetch(store, account.id)).leases) == [got.lease.id]
+
+
+async def test_reclaim_expired_gives_back_dead_slots(store: AccountStore, clock: FakeClock) -> None:
+    a, _ = await store.add_account(TOKEN, max_inflight=4)
+    for _ in range(3):
+        await store.acquire(a.id, "fast")
+    clock.now += store.lease_seconds - 1
+    live = await store.acquire(a.id, "fast")
+    clock.now += 1
+    assert await store.reclaim_expired() == 3
+    fresh = await fetch(store, a.id)
+    assert live.lease is not None and list(fresh.leases) == [live.lease.id]
+    assert await store.reclaim_expired() == 0
+
+
+# --- instances -----------------------------------------------------------------------------
 
 
 async def test_two_instances_racing_never_exceed_the_caps(
@@ -108,17 +200,28 @@ async def test_two_instances_racing_never_exceed_the_caps(
     ids = [(await one.add_account(f"race-token-{i}", max_inflight=2))[0].id for i in range(4)]
     two = make_store(clock)  # a second instance: its own connection to the same storage
     instances = (one, two)
-    leases = await asyncio.gather(
-        *(instances[n % 2].acquire(ids[n % 4]) for n in range(40)),
+    got = await asyncio.gather(
+        *(instances[n % 2].acquire(ids[n % 4], "fast") for n in range(40)),
     )
-    won = [lease for lease in leases if lease is not None]
-    assert len(won) <= 8
-    accounts = await two.list_accounts()
-    assert all(a.inflight <= 2 for a in accounts)
-    assert sum(a.inflight for a in accounts) == len(won)
+    won = [g.lease for g in got if g.lease is not None]
     assert len(won) == 8  # every account had more demand than slots
-    for account_id in ids:
-        assert sum(lease.account_id == account_id for lease in won) == 2
+    accounts = await two.list_accounts()
+    assert all(a.inflight == 2 for a in accounts)
+    assert all(a.quotas["fast"].remaining == 28 for a in accounts)
+
+
+async def test_a_stale_hint_is_corrected_from_the_refusal(
+    make_store: StoreFactory, clock: FakeClock
+) -> None:
+    one = make_store(clock)
+    two = make_store(clock)
+    account, _ = await one.add_account(TOKEN, max_inflight=1)
+    stale = await two.get_account(account.id)
+    taken = await one.acquire(account.id, "fast")
+    assert taken.lease is not None
+    got = await two.acquire(account.id, "fast", hint=stale)
+    assert got.lease is None
+    assert got.account is not None and got.account.inflight == 1  # what refused it
 
 
 async def test_instances_see_each_others_writes(make_store: StoreFactory, clock: FakeClock) -> None:
@@ -129,117 +232,3 @@ async def test_instances_see_each_others_writes(make_store: StoreFactory, clock:
     assert created is False and again.id == account.id
     await two.set_status(account.id, Status.DISABLED)
     assert (await fetch(one, account.id)).status is Status.DISABLED
-
-
-# --- record(Feedback) ----------------------------------------------------------------------
-
-
-async def test_record_multiplies_health(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    await store.record(account.id, Feedback(success=False, health_factor=0.5))
-    await store.record(account.id, Feedback(success=False, health_factor=0.5))
-    assert (await fetch(store, account.id)).health == pytest.approx(0.25)
-
-
-async def test_record_health_floor(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    await store.record(account.id, Feedback(success=False, health_factor=0.01))
-    assert (await fetch(store, account.id)).health == pytest.approx(0.05)
-
-
-async def test_record_health_bonus_is_capped(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    await store.record(account.id, Feedback(success=False, health_factor=0.5))
-    await store.record(account.id, Feedback(success=True, health_bonus=0.12))
-    assert (await fetch(store, account.id)).health == pytest.approx(0.62)
-    await store.record(account.id, Feedback(success=True, health_bonus=5.0))
-    assert (await fetch(store, account.id)).health == pytest.approx(1.0)
-
-
-async def test_record_bonus_from_the_floor(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    await store.record(account.id, Feedback(success=False, health_factor=0.0))
-    await store.record(account.id, Feedback(success=True, health_bonus=0.12))
-    assert (await fetch(store, account.id)).health == pytest.approx(0.17)
-
-
-async def test_record_sets_status_cooldown_and_error(store: AccountStore, clock: FakeClock) -> None:
-    account, _ = await store.add_account(TOKEN)
-    until = clock.now + 300
-    feedback = Feedback(
-        success=False, status=Status.COOLING, cooldown_until=until, error="rate_limited: 429"
-    )
-    await store.record(account.id, feedback)
-    fresh = await fetch(store, account.id)
-    assert fresh.status is Status.COOLING
-    assert fresh.cooldown_until == until
-    assert fresh.last_error == "rate_limited: 429"
-    assert fresh.fail_count == 1
-
-
-async def test_record_keeps_fields_that_are_none(store: AccountStore, clock: FakeClock) -> None:
-    account, _ = await store.add_account(TOKEN)
-    until = clock.now + 300
-    await store.record(
-        account.id,
-        Feedback(success=False, status=Status.COOLING, cooldown_until=until, error="first"),
-    )
-    await store.record(account.id, Feedback(success=False, health_factor=0.9))
-    fresh = await fetch(store, account.id)
-    assert (fresh.status, fresh.cooldown_until, fresh.last_error) == (
-        Status.COOLING,
-        until,
-        "first",
-    )
-    assert fresh.fail_count == 1  # a failure without an error does not count
-
-
-async def test_record_truncates_the_error_to_500_chars(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    await store.record(account.id, Feedback(success=False, error="e" * 499 + "END" + "x" * 1000))
-    last_error = (await fetch(store, account.id)).last_error
-    assert last_error == "e" * 499 + "E"
-
-
-async def test_record_success_counts_use_and_resets_failures(store: AccountStore) -> None:
-    account, _ = await store.add_account(TOKEN)
-    for _ in range(3):
-        await store.record(account.id, Feedback(success=False, error="boom"))
-    assert (await fetch(store, account.id)).fail_count == 3
-    await store.record(account.id, Feedback(success=True))
-    fresh = await fetch(store, account.id)
-    assert (fresh.fail_count, fresh.use_count) == (0, 1)
-
-
-async def test_record_on_a_missing_account_is_harmless(store: AccountStore) -> None:
-    await store.record("acct_000000000000", Feedback(success=False, error="x"))
-    assert await store.list_accounts() == []
-
-
-def test_feedback_counts_as_failure_only_with_an_error() -> None:
-    assert Feedback(success=False, error="x").counts_as_failure
-    assert not Feedback(success=False).counts_as_failure
-    assert not Feedback(success=True, error="x").counts_as_failure
-
-
-# --- the token stays secret ----------------------------------------------------------------
-
-
-async def test_account_never_renders_its_token(store: AccountStore) -> None:
-    added, _ = await store.add_account(TOKEN)
-    loaded = await fetch(store, added.id)
-    listed = (await store.list_accounts())[0]
-    for account in (added, loaded, listed):
-        rendered = [
-            repr(account),
-            str(account),
-            f"{account}",
-            repr(account.token),
-            str(account.token),
-            account.model_dump_json(),
-            repr(account.model_dump()),
-        ]
-        for text in rendered:
-            assert TOKEN not in text
-            assert TOKEN[-12:] not in text
-        assert account.token.get_secret_value() == TOKEN

@@ -1,10 +1,13 @@
 """The account store contract.
 
-:class:`AccountStore` owns the public operations (validation, ids, leases, feedback) and calls a
-few abstract primitives that each backend implements atomically, the way Powertools'
-``BasePersistenceLayer`` sits over its DynamoDB and Redis layers. A backend only has to answer
-"insert if absent", "load", "conditionally take a slot", "give a slot back" and "apply this
-change"; everything else is written once here, so every backend behaves the same.
+:class:`AccountStore` owns the public operations (validation, ids, leases, feedback, quota
+sync) and calls a few abstract primitives that each backend implements atomically, the way
+Powertools' ``BasePersistenceLayer`` sits over its DynamoDB and Redis layers. What each
+primitive must do is written once, as pure functions, in :mod:`grokgate.stores.transitions`.
+
+Callers that hold a recent copy of an account (the pool's snapshot) pass it as ``hint``: a
+backend that writes with conditional expressions uses it to choose the expression and to
+compute health, so the hot path needs no read. Without a hint such a backend reads first.
 """
 
 from __future__ import annotations
@@ -12,29 +15,39 @@ from __future__ import annotations
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from pydantic import SecretStr
 
 from grokgate.errors import InvalidRequestError
-from grokgate.stores.records import Account, Lease, Status, Tier, account_id_for
+from grokgate.stores.records import (
+    Account,
+    Lease,
+    ModeQuota,
+    Status,
+    Tier,
+    account_id_for,
+    default_quotas,
+)
+from grokgate.stores.transitions import Feedback
+
+__all__ = ["AccountStore", "Acquired", "Feedback", "normalise_token"]
+
+DEFAULT_LEASE_SECONDS = 360.0
 
 
 @dataclass(frozen=True, slots=True)
-class Feedback:
-    """A change to an account after an upstream call. ``None`` fields stay as they are."""
+class Acquired:
+    """The outcome of :meth:`AccountStore.acquire`.
 
-    success: bool
-    status: Status | None = None
-    health_factor: float = 1.0  # multiply health by this (failures)
-    health_bonus: float = 0.0  # add this to health (successes), capped at 1.0
-    cooldown_until: float | None = None
-    error: str | None = None
+    ``account`` is the state after the write when ``lease`` is set; otherwise the state that
+    refused the lease (None if the account does not exist), so the caller learns why without
+    another read.
+    """
 
-    @property
-    def counts_as_failure(self) -> bool:
-        return not self.success and self.error is not None
+    lease: Lease | None
+    account: Account | None
 
 
 def normalise_token(raw: str) -> str:
@@ -65,10 +78,18 @@ def normalise_token(raw: str) -> str:
 class AccountStore(ABC):
     """Public operations on the pool's persistent state."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
+    kind = "abstract"
 
-    # --- public operations ---------------------------------------------------------------
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        self.clock = clock
+        self.lease_seconds = lease_seconds
+
+    # --- accounts --------------------------------------------------------------------------
 
     async def add_account(
         self, token: str, tier: Tier = Tier.BASIC, *, max_inflight: int = 8
@@ -77,21 +98,24 @@ class AccountStore(ABC):
         value = normalise_token(token)
         if max_inflight < 1:
             raise InvalidRequestError("max_inflight must be at least 1", param="max_inflight")
+        now = self.clock()
         account = Account(
             id=account_id_for(value),
             token=SecretStr(value),
             tier=tier,
             max_inflight=max_inflight,
-            created_at=self.clock(),
+            created_at=now,
+            quotas=default_quotas(tier, now),
         )
-        created = await self._insert_if_absent(account)
-        if created:
+        if await self._insert_if_absent(account):
             return account, True
         existing = await self._load(account.id)
-        assert existing is not None
+        if existing is None:  # removed between the two calls
+            return await self.add_account(token, tier, max_inflight=max_inflight)
         return existing, False
 
     async def list_accounts(self) -> list[Account]:
+        """Every account (a full read: keep it off the request path)."""
         return sorted(await self._load_all(), key=lambda a: (a.created_at, a.id))
 
     async def get_account(self, account_id: str) -> Account | None:
@@ -101,24 +125,83 @@ class AccountStore(ABC):
         return await self._delete(account_id)
 
     async def set_status(self, account_id: str, status: Status) -> bool:
-        """Set the state by hand; making an account active also ends its cooldown."""
-        cooldown = 0.0 if status is Status.ACTIVE else None
-        return await self._apply(
-            account_id, Feedback(success=False, status=status, cooldown_until=cooldown)
+        """Set the state by hand. Making an account active restores it: cooldown over, health
+        and failures reset, last error cleared."""
+        if status is Status.ACTIVE:
+            fb = Feedback(status=status, cooldown_until=0.0, reset_health=True, clear_error=True)
+        else:
+            fb = Feedback(status=status)
+        return await self._update(account_id, fb, None) is not None
+
+    async def set_tier(self, account_id: str, tier: Tier) -> Account | None:
+        """Change the tier; quotas become the new tier's defaults until the next sync."""
+        fb = Feedback(tier=tier, quotas=default_quotas(tier, self.clock()), replace_quotas=True)
+        return await self._update(account_id, fb, None)
+
+    async def sync_quotas(
+        self,
+        account_id: str,
+        quotas: Mapping[str, ModeQuota],
+        *,
+        tier: Tier | None = None,
+        full: bool = False,
+    ) -> Account | None:
+        """Store quotas read from grok.com. ``full``: ``quotas`` is the whole map (a refresh)."""
+        fb = Feedback(
+            quotas=dict(quotas),
+            replace_quotas=full,
+            tier=tier,
+            synced_at=self.clock() if full else None,
         )
+        return await self._update(account_id, fb, None)
 
-    async def acquire(self, account_id: str) -> Lease | None:
-        """Take one in-flight slot of the account, atomically, if it may serve now."""
+    # --- leases ----------------------------------------------------------------------------
+
+    async def acquire(self, account_id: str, mode: str, *, hint: Account | None = None) -> Acquired:
+        """Take one in-flight slot and one query of ``mode``, atomically, if the account may
+        serve now (status, cooldown, cap, quota). The lease expires after ``lease_seconds``."""
         now = self.clock()
-        if not await self._try_acquire(account_id, now):
-            return None
-        return Lease(id=uuid.uuid4().hex, account_id=account_id, acquired_at=now)
+        lease_id = uuid.uuid4().hex
+        expires_at = now + self.lease_seconds
+        window, account = await self._acquire(account_id, mode, lease_id, expires_at, now, hint)
+        if window is None:
+            return Acquired(None, account)
+        lease = Lease(
+            id=lease_id, account_id=account_id, mode=window, acquired_at=now, expires_at=expires_at
+        )
+        return Acquired(lease, account)
 
-    async def release(self, lease: Lease) -> None:
-        await self._release(lease.account_id)
+    async def release(
+        self, lease: Lease, feedback: Feedback | None = None, *, hint: Account | None = None
+    ) -> Account | None:
+        """Give the slot back and apply ``feedback`` in the same write. Idempotent."""
+        fb = feedback or Feedback()
+        if fb.quota_mode is None and (fb.refund or fb.quota_exhausted_until is not None):
+            fb = replace(fb, quota_mode=lease.mode)
+        return await self._update(lease.account_id, fb, hint, drop_leases=(lease.id,))
 
-    async def record(self, account_id: str, feedback: Feedback) -> None:
-        await self._apply(account_id, feedback)
+    async def record(
+        self, account_id: str, feedback: Feedback, *, hint: Account | None = None
+    ) -> Account | None:
+        return await self._update(account_id, feedback, hint)
+
+    async def reclaim(self, account: Account) -> Account | None:
+        """Give back the slots of ``account``'s expired leases (their holders died)."""
+        expired = account.expired_leases(self.clock())
+        if not expired:
+            return account
+        return await self._update(account.id, Feedback(), account, expired)
+
+    async def reclaim_expired(self) -> int:
+        """:meth:`reclaim` every account; returns how many leases. A full read: off the hot
+        path."""
+        now = self.clock()
+        reclaimed = 0
+        for account in await self._load_all():
+            expired = account.expired_leases(now)
+            if expired and await self.reclaim(account) is not None:
+                reclaimed += len(expired)
+        return reclaimed
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has none."""
@@ -138,13 +221,27 @@ class AccountStore(ABC):
     async def _delete(self, account_id: str) -> bool: ...
 
     @abstractmethod
-    async def _try_acquire(self, account_id: str, now: float) -> bool:
-        """``inflight += 1`` if status is active/cooling, cooldown is over and inflight < cap."""
+    async def _acquire(
+        self,
+        account_id: str,
+        mode: str,
+        lease_id: str,
+        expires_at: float,
+        now: float,
+        hint: Account | None,
+    ) -> tuple[str | None, Account | None]:
+        """:func:`~grokgate.stores.transitions.take_slot` in one atomic write.
+
+        Returns (window charged, account after) on success, (None, account as found) otherwise.
+        """
 
     @abstractmethod
-    async def _release(self, account_id: str) -> None:
-        """``inflight -= 1``, never below zero."""
-
-    @abstractmethod
-    async def _apply(self, account_id: str, feedback: Feedback) -> bool:
-        """Apply ``feedback`` in one atomic write; False if the account does not exist."""
+    async def _update(
+        self,
+        account_id: str,
+        feedback: Feedback,
+        hint: Account | None,
+        drop_leases: tuple[str, ...] | list[str] = (),
+    ) -> Account | None:
+        """:func:`~grokgate.stores.transitions.apply` in one atomic write; never creates an
+        account. Returns the account after (None if it does not exist)."""

@@ -1,71 +1,56 @@
-"""The embedded SQLite backend (WAL), the default for local runs."""
+"""The embedded SQLite backend (WAL), the default for local runs.
+
+Each account is one row holding its record as JSON. Every write is a read-modify-write inside
+``BEGIN IMMEDIATE``, which takes SQLite's write lock: the contract's pure transitions run on the
+current row while no other connection (another process, another store object) can write.
+
+Every statement is executed and fully fetched in one call (``execute_fetchall``): a half-read
+cursor would hold a read snapshot on the shared connection, and a ``BEGIN IMMEDIATE`` issued
+meanwhile by another task fails at once with "database is locked" once that snapshot is stale.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import aiosqlite
-from pydantic import SecretStr
 
-from grokgate.stores.base import AccountStore, Feedback
-from grokgate.stores.records import Account, Status, Tier
+from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
+from grokgate.stores.records import Account, from_doc, to_doc
+from grokgate.stores.transitions import Feedback, apply, take_slot
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
+CREATE TABLE IF NOT EXISTS pool_accounts (
     id TEXT PRIMARY KEY,
-    token TEXT NOT NULL,
-    tier TEXT NOT NULL,
-    status TEXT NOT NULL,
-    max_inflight INTEGER NOT NULL,
-    inflight INTEGER NOT NULL DEFAULT 0 CHECK (inflight >= 0),
-    health REAL NOT NULL DEFAULT 1.0,
-    cooldown_until REAL NOT NULL DEFAULT 0,
-    use_count INTEGER NOT NULL DEFAULT 0,
-    fail_count INTEGER NOT NULL DEFAULT 0,
-    last_used_at REAL NOT NULL DEFAULT 0,
-    last_error TEXT,
-    created_at REAL NOT NULL
+    doc TEXT NOT NULL
 );
 """
 
-_COLUMNS = (
-    "id, token, tier, status, max_inflight, inflight, health, cooldown_until, use_count, "
-    "fail_count, last_used_at, last_error, created_at"
-)
-
-
-def _row_to_account(row: sqlite3.Row) -> Account:
-    return Account(
-        id=row["id"],
-        token=SecretStr(row["token"]),
-        tier=Tier(row["tier"]),
-        status=Status(row["status"]),
-        max_inflight=row["max_inflight"],
-        inflight=row["inflight"],
-        health=row["health"],
-        cooldown_until=row["cooldown_until"],
-        use_count=row["use_count"],
-        fail_count=row["fail_count"],
-        last_used_at=row["last_used_at"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-    )
-
 
 class SqliteAccountStore(AccountStore):
-    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(clock)
+    kind = "sqlite"
+
+    def __init__(
+        self,
+        path: Path | str,
+        clock: Callable[[], float] = time.time,
+        *,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
+        super().__init__(clock, lease_seconds=lease_seconds)
         self.path = Path(path)
         self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+        self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # one transaction at a time on this connection
 
     async def _conn(self) -> aiosqlite.Connection:
         if self._db is None:
-            async with self._lock:
+            async with self._open_lock:
                 if self._db is None:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
@@ -81,84 +66,91 @@ class SqliteAccountStore(AccountStore):
             await self._db.close()
             self._db = None
 
-    async def _insert_if_absent(self, account: Account) -> bool:
-        db = await self._conn()
-        cur = await db.execute(
-            "INSERT OR IGNORE INTO accounts (id, token, tier, status, max_inflight, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                account.id,
-                account.token.get_secret_value(),
-                account.tier.value,
-                account.status.value,
-                account.max_inflight,
-                account.created_at,
-            ),
-        )
-        return cur.rowcount == 1
+    # --- reads -----------------------------------------------------------------------------
 
     async def _load(self, account_id: str) -> Account | None:
         db = await self._conn()
-        async with db.execute(
-            f"SELECT {_COLUMNS} FROM accounts WHERE id = ?", (account_id,)
-        ) as cur:
-            row = await cur.fetchone()
-        return _row_to_account(row) if row else None
+        rows = await db.execute_fetchall(
+            "SELECT doc FROM pool_accounts WHERE id = ?", (account_id,)
+        )
+        return from_doc(json.loads(rows[0]["doc"])) if rows else None
 
     async def _load_all(self) -> list[Account]:
         db = await self._conn()
-        async with db.execute(f"SELECT {_COLUMNS} FROM accounts") as cur:
-            rows = await cur.fetchall()
-        return [_row_to_account(r) for r in rows]
+        rows = await db.execute_fetchall("SELECT doc FROM pool_accounts")
+        return [from_doc(json.loads(r["doc"])) for r in rows]
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def _insert_if_absent(self, account: Account) -> bool:
+        db = await self._conn()
+        async with self._write_lock:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO pool_accounts (id, doc) VALUES (?, ?)",
+                (account.id, json.dumps(to_doc(account))),
+            )
+        return cur.rowcount == 1
 
     async def _delete(self, account_id: str) -> bool:
         db = await self._conn()
-        cur = await db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+        async with self._write_lock:
+            cur = await db.execute("DELETE FROM pool_accounts WHERE id = ?", (account_id,))
         return cur.rowcount == 1
 
-    async def _try_acquire(self, account_id: str, now: float) -> bool:
-        db = await self._conn()
-        cur = await db.execute(
-            "UPDATE accounts SET inflight = inflight + 1, last_used_at = ? "
-            "WHERE id = ? AND status IN ('active', 'cooling') AND cooldown_until <= ? "
-            "AND inflight < max_inflight",
-            (now, account_id, now),
-        )
-        return cur.rowcount == 1
+    async def _acquire(
+        self,
+        account_id: str,
+        mode: str,
+        lease_id: str,
+        expires_at: float,
+        now: float,
+        hint: Account | None,
+    ) -> tuple[str | None, Account | None]:
+        window: str | None = None
 
-    async def _release(self, account_id: str) -> None:
-        db = await self._conn()
-        await db.execute(
-            "UPDATE accounts SET inflight = inflight - 1 WHERE id = ? AND inflight > 0",
-            (account_id,),
-        )
+        def change(account: Account) -> Account:
+            nonlocal window
+            taken = take_slot(account, mode, lease_id, expires_at, now)
+            if taken is None:
+                return account
+            window, updated = taken
+            return updated
 
-    async def _apply(self, account_id: str, feedback: Feedback) -> bool:
-        sets = [
-            "health = MAX(0.05, MIN(1.0, health * ? + ?))",
-            "use_count = use_count + ?",
-            "fail_count = CASE WHEN ? THEN 0 ELSE fail_count + ? END",
-        ]
-        succeeded = 1 if feedback.success else 0
-        failed = 1 if feedback.counts_as_failure else 0
-        params: list[object] = [
-            feedback.health_factor,
-            feedback.health_bonus,
-            succeeded,
-            succeeded,
-            failed,
-        ]
-        if feedback.status is not None:
-            sets.append("status = ?")
-            params.append(feedback.status.value)
-        if feedback.cooldown_until is not None:
-            sets.append("cooldown_until = ?")
-            params.append(feedback.cooldown_until)
-        if feedback.error is not None:
-            sets.append("last_error = ?")
-            params.append(feedback.error[:500])
+        account = await self._mutate(account_id, change)
+        return window, account
+
+    async def _update(
+        self,
+        account_id: str,
+        feedback: Feedback,
+        hint: Account | None,
+        drop_leases: tuple[str, ...] | list[str] = (),
+    ) -> Account | None:
+        return await self._mutate(account_id, lambda a: apply(a, feedback, drop_leases))
+
+    async def _mutate(
+        self, account_id: str, change: Callable[[Account], Account]
+    ) -> Account | None:
+        """Run ``change`` on the stored account under SQLite's write lock."""
         db = await self._conn()
-        cur = await db.execute(
-            f"UPDATE accounts SET {', '.join(sets)} WHERE id = ?", (*params, account_id)
-        )
-        return cur.rowcount == 1
+        async with self._write_lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = await db.execute_fetchall(
+                    "SELECT doc FROM pool_accounts WHERE id = ?", (account_id,)
+                )
+                if not rows:
+                    await db.execute("COMMIT")
+                    return None
+                before = from_doc(json.loads(rows[0]["doc"]))
+                after = change(before)
+                if after is not before:
+                    await db.execute(
+                        "UPDATE pool_accounts SET doc = ? WHERE id = ?",
+                        (json.dumps(to_doc(after)), account_id),
+                    )
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+        return after
