@@ -41,8 +41,17 @@ class Settings(BaseSettings):
 
     # --- local state ---
     data_dir: Path = Path("data")
-    store: Literal["sqlite"] = "sqlite"
+    store: Literal["sqlite", "dynamodb"] = "sqlite"
+    dynamodb_table: str = "grokgate-accounts"
+    aws_region: str | None = None  # default: the AWS SDK's own resolution (AWS_REGION, ...)
+    aws_endpoint_url: str | None = None  # a local DynamoDB / moto, for development
     demo: bool | None = None  # None: demo mode when the pool has no account
+
+    # --- the pool ---
+    lease_seconds: float = Field(360.0, gt=0)  # a crashed holder's slot comes back after this
+    pool_snapshot_seconds: float = Field(5.0, ge=0)  # how stale an instance's view may get
+    quota_sync_seconds: float = Field(120.0, ge=0)  # re-read a mode's quota after use, at most
+    quota_refresh_seconds: float = Field(300.0, ge=0)  # full refresh after a 429, at most
 
     # --- grok.com web accounts ---
     sso_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
@@ -63,7 +72,7 @@ class Settings(BaseSettings):
     idle_timeout: float = Field(60.0, gt=0)
     request_deadline: float = Field(300.0, gt=0)
     max_retries: int = Field(1, ge=0, le=5)
-    cooldown_seconds: float = Field(900.0, ge=0)
+    cooldown_seconds: float = Field(900.0, ge=0)  # a 429 without Retry-After spends the mode
 
     log_level: str = "INFO"
 

@@ -35,23 +35,24 @@ def two_supers(make_gateway: GatewayFactory):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("fault", "status", "punished"),
+    ("fault", "status", "punished", "spent_for"),
     [
-        ("429", Status.COOLING, True),
-        ("401", Status.EXPIRED, True),
-        ("403_blocked", Status.DISABLED, True),
-        ("403_cf", Status.ACTIVE, False),
-        ("403_antibot", Status.ACTIVE, False),
-        ("503", Status.ACTIVE, True),
-        ("inband_response_error", Status.ACTIVE, True),
-        ("inband_error", Status.COOLING, True),
+        ("429", Status.ACTIVE, True, 120),  # the mode's window is spent until Retry-After
+        ("401", Status.EXPIRED, True, None),
+        ("403_blocked", Status.DISABLED, True, None),
+        ("403_cf", Status.ACTIVE, False, None),  # not the account's fault
+        ("403_antibot", Status.ACTIVE, False, None),
+        ("503", Status.ACTIVE, True, None),
+        ("inband_response_error", Status.ACTIVE, True, None),
+        ("inband_error", Status.ACTIVE, True, 900),  # in-band rate limit: the pool cooldown
     ],
 )
 async def test_fault_on_first_account_is_served_by_second(
-    two_supers, sim: Sim, fault: str, status: Status, punished: bool
+    two_supers, sim: Sim, fault: str, status: Status, punished: bool, spent_for: int | None
 ) -> None:
     bad, good = first_pick(), other_pick()
     sim.state.inject(bad, fault, retry_after=120)
+    started = time.time()
     out = client(two_supers.url).chat.completions.create(model=MODEL, messages=MSG)
     assert out.choices[0].message.content and out.choices[0].message.content.startswith("Echo:")
     assert [r.token for r in sim.state.chat_requests()] == [bad, good]
@@ -60,9 +61,14 @@ async def test_fault_on_first_account_is_served_by_second(
     assert failed.status is status
     assert failed.inflight == 0 and accounts[account_id_for(good)].inflight == 0
     assert (failed.health < 1.0) is punished
-    assert failed.last_error
-    if status is Status.COOLING:
-        assert failed.cooldown_until > time.time() + 60
+    assert bool(failed.last_error) is punished
+    auto = failed.quotas["auto"]
+    if spent_for is None:
+        assert auto.remaining > 0
+    else:  # only that mode: the account still serves fast and expert
+        assert auto.remaining == 0
+        assert started + spent_for - 5 <= auto.reset_at <= time.time() + spent_for
+        assert failed.window_for("fast", time.time()) == "fast"
 
 
 async def test_expired_account_is_never_picked_again(two_supers, sim: Sim) -> None:
@@ -76,17 +82,19 @@ async def test_expired_account_is_never_picked_again(two_supers, sim: Sim) -> No
 
 
 def test_all_accounts_rate_limited_is_429_with_retry_after(two_supers, sim: Sim) -> None:
+    expert = "grok-4.20-0309-reasoning"  # one quota window (auto would fall back to fast)
     for token in SUPER:
         sim.state.inject(token, "429", times=-1, retry_after=90)
     with pytest.raises(openai.RateLimitError) as info:
-        client(two_supers.url).chat.completions.create(model=MODEL, messages=MSG)
+        client(two_supers.url).chat.completions.create(model=expert, messages=MSG)
     assert info.value.status_code == 429
     assert 1 <= int(info.value.response.headers["retry-after"]) <= 90
-    # both accounts now cool down: the next request is refused without calling grok.com
+    # both accounts' auto windows are now spent: the next request is refused without calling
+    # grok.com, with the time until the first window comes back
     before = len(sim.state.chat_requests())
-    with pytest.raises(openai.InternalServerError) as again:
-        client(two_supers.url).chat.completions.create(model=MODEL, messages=MSG)
-    assert again.value.status_code == 503
+    with pytest.raises(openai.RateLimitError) as again:
+        client(two_supers.url).chat.completions.create(model=expert, messages=MSG)
+    assert again.value.status_code == 429
     assert 60 <= int(again.value.response.headers["retry-after"]) <= 90
     assert len(sim.state.chat_requests()) == before
 

@@ -11,7 +11,7 @@ import pytest
 
 from grokgate.core.accounts.pool import AccountPool
 from grokgate.core.chat import ChatJob, ChatService
-from grokgate.core.registry import resolve
+from grokgate.core.registry import ModelSpec, resolve
 from grokgate.errors import (
     GrokGateError,
     NoAccountAvailableError,
@@ -21,10 +21,11 @@ from grokgate.errors import (
     Verdict,
 )
 from grokgate.events import Event, Finish, ReasoningDelta, Served, TextDelta
-from grokgate.stores.records import Account, Lease
+from grokgate.stores.records import Account, Lease, ModeQuota, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
 
 SPEC = resolve("grok-4.20-0309-non-reasoning")  # fast, basic accounts can serve it
+AUTO = resolve("grok-4.20-0309")  # auto, super and heavy accounts
 SERVED = "served"  # script step: yield Served(...) for the account
 OK = [SERVED, TextDelta("Hello"), TextDelta(" world"), Finish()]
 
@@ -69,24 +70,61 @@ class FakeUpstream:
         return [c[0] for c in self.calls]
 
 
+@dataclass(frozen=True)
+class Finished:
+    """One call of ``pool.finish``."""
+
+    account: str
+    lease: str
+    error: UpstreamError | None
+    accepted: bool
+    abandoned: bool
+
+
 class SpyPool(AccountPool):
     def __init__(self, store: SqliteAccountStore, clock: Clock) -> None:
         super().__init__(store, cooldown_seconds=900.0, clock=clock)
-        self.successes: list[str] = []
-        self.failures: list[tuple[str, UpstreamError]] = []
-        self.released: list[str] = []
+        self.leased: list[Lease] = []
+        self.finished: list[Finished] = []
 
-    async def report_success(self, account: Account) -> None:
-        self.successes.append(account.id)
-        await super().report_success(account)
+    async def lease(
+        self, spec: ModelSpec, exclude: frozenset[str] = frozenset()
+    ) -> tuple[Account, Lease]:
+        account, lease = await super().lease(spec, exclude)
+        self.leased.append(lease)
+        return account, lease
 
-    async def report_failure(self, account: Account, error: UpstreamError) -> None:
-        self.failures.append((account.id, error))
-        await super().report_failure(account, error)
+    async def finish(
+        self,
+        account: Account,
+        lease: Lease,
+        error: UpstreamError | None = None,
+        *,
+        accepted: bool = True,
+        abandoned: bool = False,
+    ) -> None:
+        self.finished.append(Finished(account.id, lease.id, error, accepted, abandoned))
+        await super().finish(account, lease, error, accepted=accepted, abandoned=abandoned)
 
-    async def release(self, lease: Lease) -> None:
-        self.released.append(lease.account_id)
-        await super().release(lease)
+    @property
+    def successes(self) -> list[str]:
+        return [f.account for f in self.finished if f.error is None and not f.abandoned]
+
+    @property
+    def failures(self) -> list[tuple[str, UpstreamError]]:
+        return [(f.account, f.error) for f in self.finished if f.error is not None]
+
+    @property
+    def abandoned(self) -> list[str]:
+        return [f.account for f in self.finished if f.abandoned]
+
+    @property
+    def released(self) -> list[str]:
+        """Accounts whose lease was given back, in order (every finish releases)."""
+        return [f.account for f in self.finished]
+
+    def assert_each_lease_finished_once(self) -> None:
+        assert sorted(f.lease for f in self.finished) == sorted(lease.id for lease in self.leased)
 
 
 @dataclass
@@ -94,14 +132,15 @@ class Harness:
     store: SqliteAccountStore
     pool: SpyPool
     upstream: FakeUpstream
+    clock: Clock
     accounts: list[str] = field(default_factory=list)  # ids, in the order the pool picks them
 
     def service(self, max_retries: int = 1) -> ChatService:
         return ChatService(self.pool, self.upstream, max_retries=max_retries)
 
-    async def add(self, n: int) -> list[str]:
+    async def add(self, n: int, tier: Tier = Tier.BASIC) -> list[str]:
         for i in range(n):
-            await self.store.add_account(f"sso-token-{i:02d}-abcdef")
+            await self.store.add_account(f"sso-token-{i:02d}-abcdef", tier)
         listed = sorted(a.id for a in await self.store.list_accounts())
         self.accounts = listed  # equal scores: the pool picks by id
         return listed
@@ -109,15 +148,24 @@ class Harness:
     def script(self, account_id: str, *steps: Step) -> None:
         self.upstream.scripts[account_id] = list(steps)
 
+    async def get(self, account_id: str) -> Account:
+        account = await self.store.get_account(account_id)
+        assert account is not None
+        return account
+
     async def assert_idle(self) -> None:
+        """Every slot is back, and every lease was finished exactly once."""
         assert [a.inflight for a in await self.store.list_accounts()] == [0] * len(self.accounts)
+        self.pool.assert_each_lease_finished_once()
 
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     clock = Clock()
     store = SqliteAccountStore(tmp_path / "chat.db", clock=clock)
-    yield Harness(store, SpyPool(store, clock), FakeUpstream())
+    pool = SpyPool(store, clock)
+    yield Harness(store, pool, FakeUpstream(), clock)
+    await pool.aclose()
     await store.close()
 
 
@@ -125,10 +173,12 @@ async def collect(service: ChatService, job: ChatJob | None = None) -> list[Even
     return [e async for e in service.stream(job or ChatJob(SPEC, "[user]: hi"))]
 
 
-async def collect_until_error(service: ChatService) -> tuple[list[Event], GrokGateError]:
+async def collect_until_error(
+    service: ChatService, job: ChatJob | None = None
+) -> tuple[list[Event], GrokGateError]:
     events: list[Event] = []
     with pytest.raises(GrokGateError) as info:
-        async for event in service.stream(ChatJob(SPEC, "[user]: hi")):
+        async for event in service.stream(job or ChatJob(SPEC, "[user]: hi")):
             events.append(event)
     return events, info.value
 
@@ -151,17 +201,38 @@ async def test_success_served_first_then_the_answer(h: Harness) -> None:
     assert events[0] == Served(account=a, transport="fake", attempts=1)
     assert events[1:] == [TextDelta("Hello"), TextDelta(" world"), Finish()]
     assert h.upstream.calls == [(a, "[user]: hi", "fast", False)]
-    assert h.pool.successes == [a]
-    assert h.pool.failures == []
-    assert h.pool.released == [a]
+    [lease] = h.pool.leased
+    assert h.pool.finished == [Finished(a, lease.id, None, True, False)]
     await h.assert_idle()
 
 
 async def test_success_improves_the_account(h: Harness) -> None:
     [a] = await h.add(1)
     await collect(h.service())
-    account = await h.store.get_account(a)
-    assert account is not None and account.fail_count == 0 and account.health == 1.0
+    account = await h.get(a)
+    assert (account.fail_count, account.health, account.use_count) == (0, 1.0, 1)
+    assert account.quotas["fast"].remaining == 29
+
+
+async def test_the_upstream_is_called_with_the_leases_mode(h: Harness) -> None:
+    [a] = await h.add(1, Tier.SUPER)
+    spent = ModeQuota(remaining=0, total=50, window=7200, reset_at=h.clock.now + 3600)
+    await h.store.sync_quotas(a, {"auto": spent})
+    events = await collect(h.service(), ChatJob(AUTO, "[user]: hi"))
+    assert events[0] == Served(account=a, transport="fake", attempts=1)
+    assert [lease.mode for lease in h.pool.leased] == ["fast"]
+    assert h.upstream.calls == [(a, "[user]: hi", "fast", True)]  # AUTO goes out as FAST
+    account = await h.get(a)
+    assert account.quotas["fast"].remaining == 139
+    assert account.quotas["auto"].remaining == 0
+    await h.assert_idle()
+
+
+async def test_auto_goes_out_as_auto_while_its_window_lasts(h: Harness) -> None:
+    [a] = await h.add(1, Tier.SUPER)
+    await collect(h.service(), ChatJob(AUTO, "[user]: hi"))
+    assert h.upstream.calls == [(a, "[user]: hi", "auto", True)]
+    assert (await h.get(a)).quotas["auto"].remaining == 49
 
 
 # --- retries -----------------------------------------------------------------------------
@@ -180,9 +251,12 @@ async def test_retryable_error_before_output_is_retried_on_another_account(h: Ha
     assert h.upstream.called == [a, b]
     assert h.pool.failures == [(a, error)]
     assert h.pool.successes == [b]
-    assert sorted(h.pool.released) == sorted([a, b])
-    failed = await h.store.get_account(a)
-    assert failed is not None and failed.fail_count == 1 and failed.health == pytest.approx(0.75)
+    assert h.pool.released == [a, b]
+    assert h.pool.finished[0].accepted is False  # no Served: grok.com never took it
+    failed = await h.get(a)
+    assert failed.fail_count == 1
+    assert failed.health == pytest.approx(0.75)
+    assert failed.quotas["fast"].remaining == 30  # the reserved query came back
     await h.assert_idle()
 
 
@@ -199,6 +273,8 @@ async def test_in_band_error_after_served_but_before_text_is_retried(h: Harness)
     ]
     assert h.upstream.called == [a, b]
     assert [acc for acc, _ in h.pool.failures] == [a]
+    assert h.pool.finished[0].accepted is True  # Served seen: the query is spent
+    assert (await h.get(a)).quotas["fast"].remaining == 29
     await h.assert_idle()
 
 
@@ -210,8 +286,8 @@ async def test_error_after_text_propagates_without_retry(h: Harness) -> None:
     assert raised is error
     assert events == [Served(account=a, transport="fake"), TextDelta("Hel")]
     assert h.upstream.called == [a]
-    assert h.pool.failures == [(a, error)]
-    assert h.pool.released == [a]
+    [lease] = h.pool.leased
+    assert h.pool.finished == [Finished(a, lease.id, error, True, False)]
     await h.assert_idle()
 
 
@@ -243,6 +319,7 @@ async def test_max_retries_zero_means_one_attempt(h: Harness) -> None:
     _, raised = await collect_until_error(h.service(max_retries=0))
     assert raised.status == 502
     assert h.upstream.called == [a]
+    assert len(h.pool.finished) == 1
     await h.assert_idle()
 
 
@@ -253,6 +330,7 @@ async def test_attempts_are_bounded_by_max_retries(h: Harness) -> None:
     _, raised = await collect_until_error(h.service(max_retries=2))
     assert h.upstream.called == ids[:3]
     assert raised.message == f"502 on {ids[2]}"
+    assert h.pool.released == ids[:3]
     await h.assert_idle()
 
 
@@ -269,6 +347,9 @@ async def test_all_attempts_rate_limited_is_a_429_with_the_smallest_retry_after(
     assert raised.retry_after == 30.0
     assert raised.upstream_status == 429
     assert h.upstream.called == [a, b]
+    for account_id, wait in ((a, 120.0), (b, 30.0)):  # each spent its window until then
+        quota = (await h.get(account_id)).quotas["fast"]
+        assert (quota.remaining, quota.reset_at) == (0, h.clock.now + wait)
     await h.assert_idle()
 
 
@@ -301,6 +382,7 @@ async def test_no_account_after_a_failure_raises_the_upstream_error(h: Harness) 
     assert raised.status == 502
     assert not isinstance(raised, NoAccountAvailableError)
     assert isinstance(raised.__cause__, NoAccountAvailableError)
+    assert len(h.pool.finished) == 1
     await h.assert_idle()
 
 
@@ -319,6 +401,18 @@ async def test_no_account_at_all_is_a_503(h: Harness) -> None:
     assert isinstance(raised, NoAccountAvailableError)
     assert raised.status == 503
     assert h.upstream.calls == []
+    assert h.pool.finished == []
+
+
+async def test_every_window_spent_before_any_attempt_is_the_pools_429(h: Harness) -> None:
+    [a] = await h.add(1)
+    spent = ModeQuota(remaining=0, total=30, window=86400, reset_at=h.clock.now + 600)
+    await h.store.sync_quotas(a, {"fast": spent})
+    events, raised = await collect_until_error(h.service())
+    assert events == []
+    assert raised.status == 429
+    assert raised.retry_after == pytest.approx(600.0)
+    assert h.upstream.calls == []
 
 
 async def test_unexpected_exception_releases_the_lease(h: Harness) -> None:
@@ -328,6 +422,7 @@ async def test_unexpected_exception_releases_the_lease(h: Harness) -> None:
         await collect(h.service())
     assert h.pool.failures == []
     assert h.pool.successes == []
+    assert h.pool.abandoned == [a]
     assert h.pool.released == [a]
     await h.assert_idle()
 
@@ -343,14 +438,16 @@ async def test_consumer_closing_early_releases_without_reporting(h: Harness) -> 
         seen.append(event)
         if isinstance(event, TextDelta):
             break
-    account = await h.store.get_account(a)
-    assert account is not None and account.inflight == 1
+    assert (await h.get(a)).inflight == 1
+    assert h.pool.finished == []
     await stream.aclose()
     assert seen == [Served(account=a, transport="fake"), TextDelta("Hello")]
     assert h.upstream.closed == [a]
     assert h.pool.failures == []
     assert h.pool.successes == []
-    assert h.pool.released == [a]
+    assert h.pool.abandoned == [a]
+    account = await h.get(a)
+    assert (account.health, account.use_count, account.fail_count) == (1.0, 0, 0)
     await h.assert_idle()
 
 
@@ -364,6 +461,7 @@ async def test_consumer_closing_after_a_retry_releases_only_the_live_lease(h: Ha
     await stream.aclose()
     assert h.pool.released == [a, b]
     assert [acc for acc, _ in h.pool.failures] == [a]
+    assert h.pool.abandoned == [b]
     assert h.pool.successes == []
     await h.assert_idle()
 
@@ -388,11 +486,37 @@ async def test_cancelled_consumer_releases_the_lease(h: Harness) -> None:
 
     task = asyncio.create_task(consume())
     await asyncio.wait_for(got_served.wait(), 5)
-    account = await h.store.get_account(a)
-    assert account is not None and account.inflight == 1
+    assert (await h.get(a)).inflight == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert h.pool.abandoned == [a]
     assert h.pool.released == [a]
     assert h.pool.failures == []
+    await h.assert_idle()
+
+
+async def test_cancelled_before_served_releases_the_lease(h: Harness) -> None:
+    [a] = await h.add(1)
+    started = asyncio.Event()
+    never = asyncio.Event()
+
+    class Silent(FakeUpstream):
+        async def chat(self, account, message, mode, *, show_reasoning=True):
+            started.set()
+            await never.wait()
+            yield Served(account=account.id, transport=self.transport)
+
+    service = ChatService(h.pool, Silent())
+
+    async def consume() -> None:
+        async for _ in service.stream(ChatJob(SPEC, "[user]: hi")):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert h.pool.abandoned == [a]
     await h.assert_idle()

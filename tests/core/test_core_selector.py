@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from grokgate.core.accounts.selector import RECENT_USE_WINDOW, eligible_tier, rank, score
 from grokgate.core.registry import resolve
-from grokgate.stores.records import Account, Status, Tier
+from grokgate.stores.records import Account, ModeQuota, Status, Tier, default_quotas
 
 NOW = 1_000_000.0
 FAST = resolve("grok-4.20-0309-non-reasoning")  # fast, [basic, super, heavy]
@@ -18,8 +18,18 @@ AUTO = resolve("grok-4.20-0309")  # auto, [super, heavy]
 HEAVY_ONLY = resolve("grok-4.20-0309-heavy")  # auto, [heavy]
 
 
-def acct(account_id: str, tier: Tier = Tier.BASIC, **fields: object) -> Account:
+def acct(
+    account_id: str, tier: Tier = Tier.BASIC, *, inflight: int = 0, **fields: object
+) -> Account:
+    """An account with its tier's default quotas (unless given) and ``inflight`` live leases."""
+    fields.setdefault("quotas", default_quotas(tier, NOW))
+    fields.setdefault("leases", {f"lease-{i}": NOW + 60 for i in range(inflight)})
     return Account(id=account_id, token=SecretStr(f"tok-{account_id}"), tier=tier, **fields)
+
+
+def bare(account_id: str, **fields: object) -> Account:
+    """An account without quotas: its score has no quota term."""
+    return acct(account_id, quotas={}, **fields)
 
 
 def ids(accounts: list[Account]) -> list[str]:
@@ -107,16 +117,35 @@ def test_ties_are_broken_by_id() -> None:
 
 
 def test_score_of_an_idle_healthy_account() -> None:
-    assert score(acct("a"), NOW) == 100
+    assert score(bare("a"), "fast", NOW) == 100
 
 
 def test_score_formula() -> None:
-    account = acct("a", health=0.5, inflight=2, fail_count=3)
-    assert score(account, NOW) == pytest.approx(50 - 40 - 12)
+    account = bare("a", health=0.5, inflight=2, fail_count=3)
+    assert score(account, "fast", NOW) == pytest.approx(50 - 40 - 12)
+    with_quota = acct("b", health=0.5, inflight=2, fail_count=3)  # basic: fast 30 left
+    assert score(with_quota, "fast", NOW) == pytest.approx(50 + 30 * 25 - 40 - 12)
+
+
+def test_score_counts_the_window_the_request_would_use() -> None:
+    spent = ModeQuota(remaining=0, total=50, window=7200, reset_at=NOW + 60)
+    quotas = {**default_quotas(Tier.SUPER, NOW), "auto": spent}
+    account = acct("a", Tier.SUPER, quotas=quotas)
+    assert score(account, "auto", NOW) == pytest.approx(100 + 140 * 25)  # falls back to fast
+    assert score(account, "auto", NOW + 60) == pytest.approx(100 + 50 * 25)  # auto refilled
+
+
+def test_expired_leases_do_not_count_as_load() -> None:
+    account = bare("a", leases={"dead": NOW - 1, "live": NOW + 1})
+    assert score(account, "fast", NOW) == pytest.approx(100 - 20)
 
 
 def test_fail_penalty_is_capped_at_ten_failures() -> None:
-    assert score(acct("a", fail_count=10), NOW) == score(acct("b", fail_count=500), NOW) == 60
+    assert (
+        score(bare("a", fail_count=10), "fast", NOW)
+        == score(bare("b", fail_count=500), "fast", NOW)
+        == 60
+    )
 
 
 @pytest.mark.parametrize(
@@ -125,17 +154,17 @@ def test_fail_penalty_is_capped_at_ten_failures() -> None:
 )
 def test_recent_use_penalty_fades_over_15_seconds(ago: float, penalty: float) -> None:
     assert RECENT_USE_WINDOW == 15.0
-    assert score(acct("a", last_used_at=NOW - ago), NOW) == pytest.approx(100 - penalty)
+    assert score(bare("a", last_used_at=NOW - ago), "fast", NOW) == pytest.approx(100 - penalty)
 
 
 def test_never_used_account_has_no_recent_use_penalty() -> None:
-    assert score(acct("a", last_used_at=0.0), 5.0) == 100
+    assert score(bare("a", last_used_at=0.0), "fast", 5.0) == 100
 
 
 def test_recent_use_penalty_is_at_most_15_even_for_a_timestamp_ahead_of_the_clock() -> None:
     # last_used_at is written by whichever instance acquired the account; with a shared store
     # another instance's clock can be slightly ahead. The penalty is "up to 15".
-    assert score(acct("a", last_used_at=NOW + 5), NOW) >= 100 - 15
+    assert score(bare("a", last_used_at=NOW + 5), "fast", NOW) >= 100 - 15
 
 
 # --- property ----------------------------------------------------------------------------
@@ -162,7 +191,7 @@ account_strategy = st.builds(
 def test_rank_returns_exactly_the_available_accounts_in_order(pool: list[Account], spec) -> None:
     ranked = rank(pool, spec, NOW)
     order = spec.tier_order()
-    expected = {a.id for a in pool if a.tier in order and a.available(NOW)}
+    expected = {a.id for a in pool if a.tier in order and a.available(spec.mode, NOW)}
     assert set(ids(ranked)) == expected
-    keys = [(order.index(a.tier), -score(a, NOW), a.id) for a in ranked]
+    keys = [(order.index(a.tier), -score(a, spec.mode, NOW), a.id) for a in ranked]
     assert keys == sorted(keys)

@@ -8,15 +8,19 @@ and lets a Lambda function that never chats never open the store.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import httpx
 
 from grokgate.config import Settings
-from grokgate.core.accounts.pool import AccountPool
 from grokgate.core.chat import ChatService
 from grokgate.logs import get_logger, protect_third_party, register_secret
 from grokgate.stores.base import AccountStore
 from grokgate.stores.records import Tier
+
+if TYPE_CHECKING:
+    from grokgate.core.accounts.quota import QuotaSync
+    from grokgate.upstream.grokweb.client import GrokWebClient
 
 log = get_logger("runtime")
 
@@ -35,6 +39,8 @@ class Runtime:
         self._store = store
         self._http: httpx.AsyncClient | None = None
         self._chat: ChatService | None = None
+        self._upstream: GrokWebClient | None = None
+        self._quota: QuotaSync | None = None
         self._lock = asyncio.Lock()
         protect_third_party()
         for key in settings.api_keys:
@@ -55,12 +61,35 @@ class Runtime:
     async def chat_service(self) -> ChatService:
         if self._chat is None:
             store = await self.store()
+            quota = await self.quota_sync()
             async with self._lock:
                 if self._chat is None:
-                    self._chat = self._build_chat(store)
+                    self._chat = self._build_chat(store, quota)
         return self._chat
 
+    async def quota_sync(self) -> QuotaSync:
+        """Reads quotas from grok.com (``/rest/rate-limits``) into the store."""
+        if self._quota is None:
+            store = await self.store()
+            async with self._lock:
+                if self._quota is None:
+                    from grokgate.core.accounts.quota import QuotaSync
+
+                    s = self.settings
+                    self._quota = QuotaSync(
+                        store,
+                        self._web_client(),
+                        sync_seconds=s.quota_sync_seconds,
+                        refresh_seconds=s.quota_refresh_seconds,
+                    )
+        return self._quota
+
     async def aclose(self) -> None:
+        if self._chat is not None:
+            await self._chat.pool.aclose()
+        if self._quota is not None:
+            await self._quota.aclose()
+            self._quota = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -71,9 +100,9 @@ class Runtime:
     # --- builders -------------------------------------------------------------------------
 
     async def _build_store(self) -> AccountStore:
-        from grokgate.stores.sqlite import SqliteAccountStore
+        from grokgate.stores.open import open_store
 
-        store = SqliteAccountStore(self.settings.db_path)
+        store = open_store(self.settings)
         default = Tier(self.settings.default_tier)
         for secret in self.settings.sso_tokens:
             tier, token = parse_token_spec(secret.get_secret_value(), default)
@@ -85,28 +114,42 @@ class Runtime:
                 log.info("added account %s (%s) from GROKGATE_SSO_TOKENS", account.id, tier)
         return store
 
-    def _build_chat(self, store: AccountStore) -> ChatService:
-        from grokgate.upstream.grokweb.client import GrokWebClient
-        from grokgate.upstream.grokweb.statsig import build_signer
-        from grokgate.upstream.http import new_http_client
+    def _web_client(self) -> GrokWebClient:
+        if self._upstream is None:
+            from grokgate.upstream.grokweb.client import GrokWebClient
+            from grokgate.upstream.grokweb.statsig import build_signer
+            from grokgate.upstream.http import new_http_client
+
+            s = self.settings
+            self._http = new_http_client(
+                connect_timeout=s.connect_timeout, idle_timeout=s.idle_timeout
+            )
+            signer = build_signer(
+                header_hex=s.statsig_header_hex,
+                suffix=s.statsig_suffix,
+                trailer=s.statsig_trailer,
+                provider_url=s.statsig_provider_url,
+                http=self._http,
+            )
+            log.info("x-statsig-id: %s", signer.kind)
+            self._upstream = GrokWebClient(
+                base_url=s.grok_base_url,
+                http=self._http,
+                signer=signer,
+                user_agent=s.user_agent,
+                cf_cookies=s.cf_cookies.get_secret_value() if s.cf_cookies else None,
+                deadline=s.request_deadline,
+            )
+        return self._upstream
+
+    def _build_chat(self, store: AccountStore, quota: QuotaSync) -> ChatService:
+        from grokgate.core.accounts.pool import AccountPool
 
         s = self.settings
-        self._http = new_http_client(connect_timeout=s.connect_timeout, idle_timeout=s.idle_timeout)
-        signer = build_signer(
-            header_hex=s.statsig_header_hex,
-            suffix=s.statsig_suffix,
-            trailer=s.statsig_trailer,
-            provider_url=s.statsig_provider_url,
-            http=self._http,
+        pool = AccountPool(
+            store,
+            quota=quota,
+            cooldown_seconds=s.cooldown_seconds,
+            snapshot_seconds=s.pool_snapshot_seconds,
         )
-        log.info("x-statsig-id: %s", signer.kind)
-        upstream = GrokWebClient(
-            base_url=s.grok_base_url,
-            http=self._http,
-            signer=signer,
-            user_agent=s.user_agent,
-            cf_cookies=s.cf_cookies.get_secret_value() if s.cf_cookies else None,
-            deadline=s.request_deadline,
-        )
-        pool = AccountPool(store, cooldown_seconds=s.cooldown_seconds)
-        return ChatService(pool, upstream, max_retries=s.max_retries)
+        return ChatService(pool, self._web_client(), max_retries=s.max_retries)

@@ -19,6 +19,7 @@ from grokgate.core.registry import ModelSpec
 from grokgate.errors import (
     GrokGateError,
     NoAccountAvailableError,
+    RateLimitError,
     UpstreamError,
     UpstreamRateLimitError,
     Verdict,
@@ -58,19 +59,20 @@ class ChatService:
         for attempt in range(1, self.max_retries + 2):
             try:
                 account, lease = await self.pool.lease(job.spec, frozenset(tried))
-            except NoAccountAvailableError as exc:
+            except (NoAccountAvailableError, RateLimitError) as exc:
                 if failures:
                     raise _final_error(failures) from exc
                 raise
             tried.add(account.id)
-            visible = False
+            visible = accepted = finished = False
             try:
                 upstream = self.upstream.chat(
-                    account, job.prompt, job.spec.mode, show_reasoning=job.show_reasoning
+                    account, job.prompt, lease.mode, show_reasoning=job.show_reasoning
                 )
                 async with aclosing(upstream) as events:
                     async for event in events:
                         if isinstance(event, Served):
+                            accepted = True
                             if served:
                                 continue
                             served = True
@@ -78,10 +80,12 @@ class ChatService:
                         elif isinstance(event, TextDelta | ReasoningDelta):
                             visible = True
                         yield event
-                await self.pool.report_success(account)
+                finished = True
+                await self.pool.finish(account, lease)
                 return
             except UpstreamError as exc:
-                await self.pool.report_failure(account, exc)
+                finished = True
+                await self.pool.finish(account, lease, exc, accepted=accepted)
                 failures.append(exc)
                 if visible or not exc.retryable or attempt > self.max_retries:
                     final = _final_error(failures)
@@ -90,7 +94,8 @@ class ChatService:
                     raise final from exc
                 log.info("retrying on another account after: %s", exc.message)
             finally:
-                await self.pool.release(lease)
+                if not finished:  # the client went away, or a bug: give the slot back
+                    await self.pool.finish(account, lease, accepted=accepted, abandoned=True)
         raise _final_error(failures)  # pragma: no cover - the loop always returns or raises
 
 

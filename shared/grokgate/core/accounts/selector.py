@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from grokgate.core.registry import ModelSpec
 from grokgate.stores.records import Account
 
 RECENT_USE_WINDOW = 15.0  # seconds during which a just-used account is slightly penalised
 
 
-def score(account: Account, now: float) -> float:
-    """Higher is better: healthy, idle, rarely failing, not used a moment ago."""
-    value = account.health * 100 - account.inflight * 20 - min(account.fail_count, 10) * 4
+def score(account: Account, mode: str, now: float) -> float:
+    """Higher is better: healthy, quota left, idle, rarely failing, not used a moment ago.
+
+    ``health*100 + remaining*25 - inflight*20 - min(fails,10)*4``, minus up to 15 for use in
+    the last 15 s, where ``remaining`` is what is left in the window the request would use.
+    """
+    window = account.window_for(mode, now)
+    remaining = account.quotas[window].remaining_at(now) if window else 0
+    value = (
+        account.health * 100
+        + remaining * 25
+        - account.live_inflight(now) * 20
+        - min(account.fail_count, 10) * 4
+    )
     since = max(0.0, now - account.last_used_at)  # another instance's clock may run ahead
     if account.last_used_at and since < RECENT_USE_WINDOW:
         value -= 15 * (1 - since / RECENT_USE_WINDOW)
@@ -18,7 +31,10 @@ def score(account: Account, now: float) -> float:
 
 
 def rank(
-    accounts: list[Account], spec: ModelSpec, now: float, exclude: frozenset[str] = frozenset()
+    accounts: Iterable[Account],
+    spec: ModelSpec,
+    now: float,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Account]:
     """Accounts that may serve ``spec`` now, in the order to try them.
 
@@ -26,11 +42,15 @@ def rank(
     ``prefer_best`` models), then the score.
     """
     order = {tier: i for i, tier in enumerate(spec.tier_order())}
-    eligible = [a for a in accounts if a.id not in exclude and a.tier in order and a.available(now)]
-    return sorted(eligible, key=lambda a: (order[a.tier], -score(a, now), a.id))
+    eligible = [
+        a
+        for a in accounts
+        if a.id not in exclude and a.tier in order and a.available(spec.mode, now)
+    ]
+    return sorted(eligible, key=lambda a: (order[a.tier], -score(a, spec.mode, now), a.id))
 
 
-def eligible_tier(accounts: list[Account], spec: ModelSpec) -> list[Account]:
+def eligible_tier(accounts: Iterable[Account], spec: ModelSpec) -> list[Account]:
     """Accounts whose tier could serve ``spec`` at all, whatever their state."""
     tiers = set(spec.tier_order())
-    return [a for a in accounts if a.tier in tiers]
+    return [a for a in accounts if a.tier in tiers and a.can_serve(spec.mode)]

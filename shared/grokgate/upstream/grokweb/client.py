@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -14,7 +15,20 @@ from grokgate.stores.records import Account
 from grokgate.upstream.grokweb.adapter import FrameAdapter
 from grokgate.upstream.grokweb.classify import classify_http
 from grokgate.upstream.grokweb.ndjson import aiter_frames
-from grokgate.upstream.grokweb.request import CHAT_PATH, api_headers, chat_body, cookie_header
+from grokgate.upstream.grokweb.ratelimits import (
+    RATE_LIMITS_BODY_LIMIT,
+    RATE_LIMITS_TIMEOUT,
+    RateLimits,
+    parse_rate_limits,
+    rate_limits_body,
+)
+from grokgate.upstream.grokweb.request import (
+    CHAT_PATH,
+    RATE_LIMITS_PATH,
+    api_headers,
+    chat_body,
+    cookie_header,
+)
 from grokgate.upstream.grokweb.statsig import Signer
 
 log = get_logger("grokweb")
@@ -98,6 +112,51 @@ class GrokWebClient:
             raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
         finally:
             await response.aclose()
+
+    async def rate_limits(self, account: Account, mode: str) -> RateLimits:
+        """``POST /rest/rate-limits`` for one mode of ``account`` (research note §8.1).
+
+        Raises :class:`UpstreamError` with a verdict on the account for a non-200 answer (401 →
+        EXPIRED, ...), and with verdict UNAVAILABLE for an answer that is not the expected JSON.
+        The whole call is bounded by ``RATE_LIMITS_TIMEOUT`` seconds.
+        """
+        token = account.token.get_secret_value()
+        register_secret(token)
+        try:
+            async with asyncio.timeout(RATE_LIMITS_TIMEOUT):
+                statsig = await self.signer.sign("POST", RATE_LIMITS_PATH)
+                request = self.http.build_request(
+                    "POST",
+                    self.base_url + RATE_LIMITS_PATH,
+                    json=rate_limits_body(mode),
+                    headers=api_headers(
+                        cookie=cookie_header(token, self.cf_cookies),
+                        statsig=statsig,
+                        user_agent=self.user_agent,
+                    ),
+                    timeout=RATE_LIMITS_TIMEOUT,
+                )
+                response = await self.http.send(request, stream=True)
+                try:
+                    if response.status_code != 200:
+                        raise await self._http_error(response)
+                    raw = b""
+                    async for chunk in response.aiter_bytes():
+                        raw += chunk
+                        if len(raw) > RATE_LIMITS_BODY_LIMIT:
+                            raise UpstreamError("grok.com's rate-limit answer is too large")
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise UpstreamTimeoutError(
+                "grok.com did not answer the rate-limit query in time"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
+        try:
+            return parse_rate_limits(raw)
+        except ValueError as exc:
+            raise UpstreamError(f"grok.com's rate-limit answer is unusable: {exc}") from exc
 
     async def _http_error(self, response: httpx.Response) -> UpstreamError:
         raw = b""
