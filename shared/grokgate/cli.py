@@ -1,4 +1,5 @@
-"""``grokgate`` command line: ``grokgate serve [--host H] [--port P] [--demo|--no-demo]``."""
+"""``grokgate`` command line: ``grokgate serve [--host H] [--port P] [--demo|--no-demo]`` and
+``grokgate accounts ...`` (:mod:`grokgate.cli_accounts`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import sys
 
 import grokgate
+from grokgate import cli_accounts
 from grokgate.config import Settings
 from grokgate.logs import configure_logging
 
@@ -100,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="force demo mode on or off (default: on when no account is configured)",
     )
+    cli_accounts.register(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "accounts":
+        return cli_accounts.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
