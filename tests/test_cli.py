@@ -97,6 +97,9 @@ def test_wants_demo_rules(tmp_path: Path) -> None:
     with_tokens = Settings(_env_file=None, data_dir=tmp_path, sso_tokens="super:abc")
     assert wants_demo(with_tokens, None) is False
     assert wants_demo(Settings(_env_file=None, data_dir=tmp_path, demo=False), None) is False
+    cloud = Settings(_env_file=None, data_dir=tmp_path, store="dynamodb")
+    assert wants_demo(cloud, None) is False  # never looks at, nor replaces, a shared pool
+    assert wants_demo(cloud, True) is True
 
 
 def test_banner_mentions_auth_header_when_keys_are_set(tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ def wants_demo(settings: Settings, flag: bool | None) -> bool:
         return flag
     if settings.demo is not None:
         return settings.demo
+    if settings.store != "sqlite":  # a shared cloud pool is never replaced by the demo
+        return False
     return not settings.sso_tokens and asyncio.run(_pool_size(settings)) == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -179,3 +180,42 @@ def test_secrets_never_in_logs_or_error_bodies(
     assert "account" in caplog.text  # the failures were logged...
     for secret in (*SUPER, API_KEY, "cf-secret-value-123", "sk-secret-attempt-999"):
         assert secret not in captured  # ...without the secrets
+
+
+async def test_a_rate_limited_account_comes_back_after_its_reset(
+    make_gateway: GatewayFactory, sim: Sim
+) -> None:
+    token = first_pick()
+    gw = make_gateway(sso_tokens=f"super:{token}")
+    expert = "grok-4.20-0309-reasoning"
+    sim.state.inject(token, "429", retry_after=1)
+    c = client(gw.url)
+    with pytest.raises(openai.RateLimitError) as first:
+        c.chat.completions.create(model=expert, messages=MSG)
+    assert first.value.response.headers["retry-after"] == "1"
+    with pytest.raises(openai.RateLimitError):  # spent: refused without calling grok.com
+        c.chat.completions.create(model=expert, messages=MSG)
+    assert len(sim.state.chat_requests()) == 1
+    await asyncio.sleep(1.2)
+    ok = c.chat.completions.create(model=expert, messages=MSG)
+    assert ok.choices[0].message.content
+    assert len(sim.state.chat_requests()) == 2
+    account = (await gw.accounts())[account_id_for(token)]
+    assert account.status is Status.ACTIVE and account.quotas["expert"].remaining > 0
+
+
+async def test_a_spent_grok_quota_is_a_429_until_the_window_resets(
+    make_gateway: GatewayFactory, sim: Sim
+) -> None:
+    token = first_pick()
+    gw = make_gateway(sso_tokens=f"super:{token}")
+    sim.state.set_remaining(token, "expert", 0)  # grok.com's own count: 429 for two hours
+    c = client(gw.url)
+    with pytest.raises(openai.RateLimitError) as info:
+        c.chat.completions.create(model="grok-4.20-0309-reasoning", messages=MSG)
+    assert 7000 <= int(info.value.response.headers["retry-after"]) <= 7200
+    ok = c.chat.completions.create(model="grok-4.20-0309-non-reasoning", messages=MSG)
+    assert ok.choices[0].message.content  # fast is another window: still served
+    account = (await gw.accounts())[account_id_for(token)]
+    assert account.quotas["expert"].remaining == 0
+    assert account.quotas["expert"].reset_at > time.time() + 7000

@@ -8,6 +8,7 @@ from grokgate.stores.records import Account, Lease, Status
 from grokgate.stores.transitions import Feedback
 
 SUCCESS_BONUS = 0.12
+_DEAD = {Verdict.EXPIRED: Status.EXPIRED, Verdict.BLOCKED: Status.DISABLED}
 
 # Health multipliers per verdict (§8.5); 1.0 means the account is not to blame.
 HEALTH: dict[Verdict, float] = {
@@ -39,7 +40,7 @@ def on_failure(
     refund = not accepted
     if verdict is Verdict.CHALLENGED:
         return Feedback(refund=refund)  # not the account's fault: retry, do not punish
-    status = {Verdict.EXPIRED: Status.EXPIRED, Verdict.BLOCKED: Status.DISABLED}.get(verdict)
+    status = _DEAD.get(verdict)
     exhausted_until: float | None = None
     if verdict is Verdict.RATE_LIMITED:
         wait = error.retry_after if error.retry_after is not None else cooldown_seconds
@@ -59,3 +60,13 @@ def on_failure(
 def needs_refresh(verdict: Verdict) -> bool:
     """Whether grok.com's own numbers should be re-read (a 429, or a mode the tier lacks)."""
     return verdict in (Verdict.RATE_LIMITED, Verdict.MODE_UNAVAILABLE)
+
+
+def on_account_error(error: UpstreamError) -> Feedback | None:
+    """The change for a failed call made outside a lease (a quota read): only what the error
+    says about the account itself (expired, blocked) is recorded; None for anything else."""
+    status = _DEAD.get(error.verdict)
+    if status is None:
+        return None
+    message = redact(f"{error.verdict.value}: {error.message}")
+    return Feedback(status=status, health_factor=HEALTH[error.verdict], error=message)

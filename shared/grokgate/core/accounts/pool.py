@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ class AccountPool:
         self._view: dict[str, Account] = {}
         self._written: dict[str, int] = {}  # account id → sequence number of our last write
         self._seq = 0
+        self._pending: Counter[str] = Counter()  # lease attempts in flight, per account
         self._loaded_at = -math.inf
         self._refresh_lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
@@ -117,8 +119,14 @@ class AccountPool:
         view = await self._snapshot()
         for final_pass in (False, True):
             now = self.clock()
-            for account in rank(view.values(), spec, now, exclude)[:MAX_TRIES]:
-                got = await self.store.acquire(account.id, spec.mode, hint=account)
+            for account in rank(view.values(), spec, now, exclude, self._pending)[:MAX_TRIES]:
+                self._pending[account.id] += 1
+                try:
+                    got = await self.store.acquire(account.id, spec.mode, hint=account)
+                finally:
+                    self._pending[account.id] -= 1
+                    if not self._pending[account.id]:
+                        del self._pending[account.id]
                 self._remember(account.id, got.account)
                 if got.lease is not None and got.account is not None:
                     return got.account, got.lease

@@ -16,20 +16,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from grokgate.core.accounts.feedback import on_account_error
 from grokgate.core.accounts.tiers import detect_tier
 from grokgate.errors import GrokGateError, UpstreamError, Verdict
 from grokgate.logs import get_logger, redact
 from grokgate.stores.base import AccountStore
-from grokgate.stores.records import ALL_MODES, Account, ModeQuota, QuotaSource, Status, Tier
-from grokgate.stores.transitions import Feedback
+from grokgate.stores.records import ALL_MODES, Account, ModeQuota, QuotaSource, Tier
 from grokgate.upstream.grokweb.ratelimits import RateLimits
 
 __all__ = ["QuotaFetcher", "QuotaSync", "RefreshOutcome"]
 
 log = get_logger("quota")
 
-EXPIRED_HEALTH_FACTOR = 0.55  # §8.5: 401 ×0.55
-BLOCKED_HEALTH_FACTOR = 0.25  # §8.5: 403 ×0.25
 _REFRESH = "*"  # the task key's mode slot for a full refresh
 
 
@@ -127,12 +125,8 @@ class QuotaSync:
     async def _failed(self, account: Account, exc: BaseException) -> tuple[Account | None, str]:
         """Apply what a failed read says about the account; returns (account after, error)."""
         error = _describe(exc)
-        verdict = exc.verdict if isinstance(exc, UpstreamError) else None
-        if verdict is Verdict.EXPIRED:
-            fb = Feedback(status=Status.EXPIRED, health_factor=EXPIRED_HEALTH_FACTOR, error=error)
-        elif verdict is Verdict.BLOCKED:
-            fb = Feedback(status=Status.DISABLED, health_factor=BLOCKED_HEALTH_FACTOR, error=error)
-        else:
+        fb = on_account_error(exc) if isinstance(exc, UpstreamError) else None
+        if fb is None:
             log.warning("could not read the quota of %s: %s", account.id, error)
             return account, error
         log.warning("account %s marked %s on a quota read: %s", account.id, fb.status, error)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from grokgate.core.registry import ModelSpec
 from grokgate.stores.records import Account
@@ -10,18 +10,20 @@ from grokgate.stores.records import Account
 RECENT_USE_WINDOW = 15.0  # seconds during which a just-used account is slightly penalised
 
 
-def score(account: Account, mode: str, now: float) -> float:
+def score(account: Account, mode: str, now: float, pending: int = 0) -> float:
     """Higher is better: healthy, quota left, idle, rarely failing, not used a moment ago.
 
     ``health*100 + remaining*25 - inflight*20 - min(fails,10)*4``, minus up to 15 for use in
-    the last 15 s, where ``remaining`` is what is left in the window the request would use.
+    the last 15 s, where ``remaining`` is what is left in the window the request would use and
+    ``inflight`` counts ``pending`` lease attempts this instance has not seen answered yet.
     """
     window = account.window_for(mode, now)
     remaining = account.quotas[window].remaining_at(now) if window else 0
+    remaining = max(0, remaining - pending)
     value = (
         account.health * 100
         + remaining * 25
-        - account.live_inflight(now) * 20
+        - (account.live_inflight(now) + pending) * 20
         - min(account.fail_count, 10) * 4
     )
     since = max(0.0, now - account.last_used_at)  # another instance's clock may run ahead
@@ -35,19 +37,29 @@ def rank(
     spec: ModelSpec,
     now: float,
     exclude: frozenset[str] = frozenset(),
+    pending: Mapping[str, int] | None = None,
 ) -> list[Account]:
     """Accounts that may serve ``spec`` now, in the order to try them.
 
     Tier order comes first (cheapest tier that can serve the model, or the best tier first for
-    ``prefer_best`` models), then the score.
+    ``prefer_best`` models), then the score. ``pending`` (account id → lease attempts in
+    flight from this instance) spreads concurrent requests instead of racing them for one
+    account.
     """
     order = {tier: i for i, tier in enumerate(spec.tier_order())}
+    busy = pending or {}
     eligible = [
         a
         for a in accounts
-        if a.id not in exclude and a.tier in order and a.available(spec.mode, now)
+        if a.id not in exclude
+        and a.tier in order
+        and a.available(spec.mode, now)
+        and a.live_inflight(now) + busy.get(a.id, 0) < a.max_inflight
     ]
-    return sorted(eligible, key=lambda a: (order[a.tier], -score(a, spec.mode, now), a.id))
+    return sorted(
+        eligible,
+        key=lambda a: (order[a.tier], -score(a, spec.mode, now, busy.get(a.id, 0)), a.id),
+    )
 
 
 def eligible_tier(accounts: Iterable[Account], spec: ModelSpec) -> list[Account]:
