@@ -195,3 +195,14 @@ def test_rank_returns_exactly_the_available_accounts_in_order(pool: list[Account
     assert set(ids(ranked)) == expected
     keys = [(order.index(a.tier), -score(a, spec.mode, NOW), a.id) for a in ranked]
     assert keys == sorted(keys)
+
+
+def test_pending_attempts_of_this_instance_spread_concurrent_requests() -> None:
+    pool = [acct("a"), acct("b")]
+    assert ids(rank(pool, FAST, NOW)) == ["a", "b"]
+    assert ids(rank(pool, FAST, NOW, pending={"a": 1})) == ["b", "a"]
+
+
+def test_pending_attempts_count_towards_the_cap() -> None:
+    pool = [acct("a", max_inflight=2, inflight=1), acct("b")]
+    assert ids(rank(pool, FAST, NOW, pending={"a": 1})) == ["b"]
