@@ -19,6 +19,21 @@ from grokgate.stores.records import Account
 from grokgate.stores.sqlite import SqliteAccountStore
 
 API_KEY = "sk-test-0123456789abcdef"
+
+
+class FakeClock:
+    """A settable clock: code under test calls it, the test moves ``now``."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 ACCOUNTS = (
     ("super", "sso-test-super-1-eyJhbGciOiJIUzI1NiJ9"),
     ("super", "sso-test-super-2-eyJhbGciOiJIUzI1NiJ9"),

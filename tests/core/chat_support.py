@@ -14,6 +14,7 @@ from grokgate.errors import GrokGateError, UpstreamError, Verdict
 from grokgate.events import Event, Finish, Served, TextDelta
 from grokgate.stores.records import Account, Lease, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
+from tests.support import FakeClock
 
 SPEC = resolve("grok-4.20-0309-non-reasoning")  # fast, basic accounts can serve it
 AUTO = resolve("grok-4.20-0309")  # auto, super and heavy accounts
@@ -21,14 +22,6 @@ SERVED = "served"  # script step: yield Served(...) for the account
 OK = [SERVED, TextDelta("Hello"), TextDelta(" world"), Finish()]
 
 Step = object  # SERVED, an Event, an exception instance, or a callable raising one
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeUpstream:
@@ -73,7 +66,7 @@ class Finished:
 
 
 class SpyPool(AccountPool):
-    def __init__(self, store: SqliteAccountStore, clock: Clock) -> None:
+    def __init__(self, store: SqliteAccountStore, clock: FakeClock) -> None:
         super().__init__(store, cooldown_seconds=900.0, clock=clock)
         self.leased: list[Lease] = []
         self.finished: list[Finished] = []
@@ -123,7 +116,7 @@ class Harness:
     store: SqliteAccountStore
     pool: SpyPool
     upstream: FakeUpstream
-    clock: Clock
+    clock: FakeClock
     accounts: list[str] = field(default_factory=list)  # ids, in the order the pool picks them
 
     def service(self, max_retries: int = 1) -> ChatService:

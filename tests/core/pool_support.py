@@ -12,6 +12,7 @@ from grokgate.core.registry import ModelSpec, resolve
 from grokgate.errors import UpstreamError, Verdict
 from grokgate.stores.records import Account, ModeQuota, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
+from tests.support import FakeClock
 
 FAST = resolve("grok-4.20-0309-non-reasoning")  # fast; [basic, super, heavy]
 FAST_BEST = resolve("grok-4.20-fast")  # fast, prefer_best: [heavy, super, basic]
@@ -19,18 +20,10 @@ AUTO = resolve("grok-4.20-0309")  # auto; [super, heavy]
 DAY = 86400.0
 
 
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class CountingStore(SqliteAccountStore):
     """Counts scans and writes; a scan can be held at a gate or made to fail."""
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: FakeClock) -> None:
         super().__init__(path, clock=clock)
         self.scans = 0
         self.writes = 0
@@ -75,7 +68,7 @@ class FakeQuota:
 class Harness:
     pool: AccountPool
     store: CountingStore
-    clock: Clock
+    clock: FakeClock
     others: list[SqliteAccountStore] = field(default_factory=list)
 
     async def add(self, token: str, tier: Tier = Tier.BASIC, max_inflight: int = 8) -> Account:

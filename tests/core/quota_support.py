@@ -10,6 +10,7 @@ from grokgate.core.accounts.quota import QuotaSync
 from grokgate.stores.records import COMPUTER_USE, Account, ModeQuota, QuotaSource, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
 from grokgate.upstream.grokweb.ratelimits import RateLimits
+from tests.support import FakeClock
 
 T0 = 1_700_000_000.0
 TOKEN = "sso-quota-test-0001-eyJhbGciOiJIUzI1NiJ9"
@@ -23,14 +24,6 @@ def rl(remaining: int | None, total: int | None, window: float = 7200.0) -> Rate
 NONE = rl(0, 0)
 SUPER = {"auto": rl(41, 50), "fast": rl(120, 140), "expert": rl(50, 50), COMPUTER_USE: rl(9, 50)}
 BASIC = {"fast": rl(3, 30, 86400.0)}
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeFetcher:
@@ -64,7 +57,7 @@ class FakeFetcher:
 class H:
     store: SqliteAccountStore
     fetcher: FakeFetcher
-    clock: Clock
+    clock: FakeClock
     quota: QuotaSync
     extra: list[QuotaSync] = field(default_factory=list)
 

@@ -14,7 +14,8 @@ from grokgate.logs import mask, register_secret
 from grokgate.stores.base import Feedback
 from grokgate.stores.records import Account, QuotaSource, Status, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
-from tests.core.pool_support import AUTO, FAST, Clock, FakeQuota, Harness, failure
+from tests.core.pool_support import AUTO, FAST, FakeQuota, Harness, failure
+from tests.support import FakeClock
 
 
 @pytest.fixture
@@ -250,7 +251,7 @@ async def test_finish_survives_a_store_error(h: Harness, monkeypatch: pytest.Mon
 
 
 async def test_finish_asks_the_quota_sync_for_fresh_numbers(tmp_path: Path) -> None:
-    clock = Clock()
+    clock = FakeClock()
     store = SqliteAccountStore(tmp_path / "quota.db", clock=clock)
     quota = FakeQuota()
     pool = AccountPool(store, quota=quota, clock=clock)  # type: ignore[arg-type]

@@ -16,19 +16,7 @@ from grokgate.simulator.app import create_app
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import CHAT_PATH, SimState
 from grokgate.simulator.statsig import DEMO_CONSTANTS, sign
-
-
-class FakeClock:
-    """A settable clock shared by the app (statsig) and the state (quota windows)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.support import FakeClock
 
 
 @dataclass
@@ -89,7 +77,7 @@ ACCOUNTS = {"tok-basic": "basic", "tok-super": "super", "tok-heavy": "heavy"}
 
 @pytest.fixture(scope="session")
 def _server() -> Iterator[tuple[SimState, FakeClock, str, httpx.Client]]:
-    clock = FakeClock()
+    clock = FakeClock(time.time())
     state = SimState(clock=clock)
     with (
         ServerThread(create_app(state, clock=clock)) as server,

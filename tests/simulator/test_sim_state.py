@@ -13,14 +13,7 @@ from grokgate.simulator.state import (
     RecordedRequest,
     SimState,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import FakeClock
 
 
 def test_tier_defaults() -> None:
@@ -46,7 +39,7 @@ def test_tier_defaults() -> None:
 
 
 def test_quota_window() -> None:
-    clock = Clock()
+    clock = FakeClock(1_000_000.0)
     state = SimState(clock=clock)
     state.add_account("b", "basic")
     for _ in range(30):

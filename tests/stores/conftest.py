@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from grokgate.stores.base import AccountStore
-from tests.stores.store_support import BACKENDS, Clock, FakeClock, StoreFactory
+from tests.stores.store_support import BACKENDS, Clock, StoreFactory
+from tests.support import FakeClock
 
 
 @pytest.fixture

@@ -40,14 +40,6 @@ BACKENDS: dict[str, Callable[[Path, pytest.FixtureRequest], StoreFactory]] = {
 }
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.c2Vzc2lvbg.secret-part-0123456789"
 OTHER = "eyJhbGciOiJIUzI1NiJ9.b3RoZXI.other-secret-9876543210"
 

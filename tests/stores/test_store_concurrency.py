@@ -16,7 +16,8 @@ from grokgate.core.accounts.pool import AccountPool
 from grokgate.core.registry import resolve
 from grokgate.errors import GrokGateError
 from grokgate.stores.records import ModeQuota
-from tests.stores.store_support import FakeClock, StoreFactory
+from tests.stores.store_support import StoreFactory
+from tests.support import FakeClock
 
 FAST = resolve("grok-4.20-0309-non-reasoning")
 ACCOUNTS, CAP, ATTEMPTS, QUOTA = 10, 3, 200, 15

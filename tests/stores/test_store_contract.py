@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from grokgate.errors import InvalidRequestError
 from grokgate.stores.base import AccountStore, Feedback, normalise_token
 from grokgate.stores.records import Status, Tier, account_id_for
-from tests.stores.store_support import OTHER, TOKEN, FakeClock, fetch
+from tests.stores.store_support import OTHER, TOKEN, fetch
+from tests.support import FakeClock
 
 # --- add_account ---------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import pytest
 
 from grokgate.stores.base import AccountStore, Feedback
 from grokgate.stores.records import COMPUTER_USE, ModeQuota, QuotaSource, Status, Tier
-from tests.stores.store_support import TOKEN, FakeClock, fetch
+from tests.stores.store_support import TOKEN, fetch
+from tests.support import FakeClock
 
 # --- record(Feedback) ----------------------------------------------------------------------
 

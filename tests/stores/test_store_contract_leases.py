@@ -8,7 +8,8 @@ import pytest
 
 from grokgate.stores.base import AccountStore, Feedback
 from grokgate.stores.records import Status, Tier
-from tests.stores.store_support import TOKEN, FakeClock, StoreFactory, fetch
+from tests.stores.store_support import TOKEN, StoreFactory, fetch
+from tests.support import FakeClock
 
 # --- acquire -------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from grokgate.upstream.grokweb.statsig import (
     build_signer,
     decode,
 )
+from tests.support import FakeClock
 
 CHAT = "/rest/app-chat/conversations/new"
 HEADER = DEMO_CONSTANTS.header
@@ -185,14 +186,6 @@ GOOD = _signer(0x5C).token("POST", CHAT)
 GOOD2 = _signer(0x9E).token("POST", CHAT)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Provider:
     """A MockTransport handler that records what it was asked and answers in turn."""
 
@@ -229,7 +222,7 @@ async def test_provider_posts_method_and_path() -> None:
 
 
 async def test_provider_caches_per_method_and_path_within_ttl() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     handler = Provider(httpx.Response(200, json={"x-statsig-id": GOOD}))
     signer = _provider(handler, ttl=60.0, clock=clock)
     assert await signer.sign("POST", CHAT) == GOOD
@@ -250,7 +243,7 @@ async def test_provider_invalidate_refetches() -> None:
         httpx.Response(200, json={"x-statsig-id": GOOD}),
         httpx.Response(200, json={"x-statsig-id": GOOD2}),
     )
-    signer = _provider(handler, clock=FakeClock())
+    signer = _provider(handler, clock=FakeClock(1000.0))
     assert await signer.sign("POST", CHAT) == GOOD
     assert await signer.sign("POST", CHAT) == GOOD
     signer.invalidate()
@@ -330,7 +323,7 @@ async def test_provider_failures_are_challenged_upstream_errors(
 
 async def test_provider_failure_is_not_cached() -> None:
     handler = Provider(httpx.Response(502), httpx.Response(200, json={"x-statsig-id": GOOD}))
-    signer = _provider(handler, clock=FakeClock())
+    signer = _provider(handler, clock=FakeClock(1000.0))
     with pytest.raises(UpstreamError):
         await signer.sign("POST", CHAT)
     assert await signer.sign("POST", CHAT) == GOOD
