@@ -78,8 +78,6 @@ def normalise_token(raw: str) -> str:
 class AccountStore(ABC):
     """Public operations on the pool's persistent state."""
 
-    kind = "abstract"
-
     def __init__(
         self,
         clock: Callable[[], float] = time.time,

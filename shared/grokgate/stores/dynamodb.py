@@ -23,7 +23,13 @@ from grokgate.errors import StoreUnavailableError
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.dynamo_codec import Expr, from_item, to_item, value
 from grokgate.stores.records import Account, QuotaSource, Status, from_doc, to_doc
-from grokgate.stores.transitions import Feedback, new_health, quota_changes, take_slot
+from grokgate.stores.transitions import (
+    Feedback,
+    new_health,
+    quota_changes,
+    take_slot,
+    truncate_error,
+)
 
 KEY = "id"
 _CONDITION = "ConditionalCheckFailedException"
@@ -42,8 +48,6 @@ def create_table(client: Any, table: str) -> None:
 
 
 class DynamoAccountStore(AccountStore):
-    kind = "dynamodb"
-
     def __init__(
         self,
         table: str,
@@ -254,7 +258,7 @@ def _update_request(
     if fb.cooldown_until is not None:
         e.set(e.name("cooldown_until"), e.val(fb.cooldown_until))
     if fb.error is not None or fb.clear_error:
-        error = fb.error[:500] if fb.error is not None else None
+        error = truncate_error(fb.error) if fb.error is not None else None
         e.set(e.name("last_error"), e.val(error))
     if fb.tier is not None:
         e.set(e.name("tier"), e.val(fb.tier.value))

@@ -154,10 +154,11 @@ class Account(BaseModel):
         """Whether this account's tier has ``mode`` at all."""
         return mode in self.quotas
 
-    def available(self, mode: str, now: float) -> bool:
+    def available(self, mode: str, now: float, pending: int = 0) -> bool:
+        """May serve ``mode`` now, counting ``pending`` lease attempts not yet answered."""
         return (
             self.serving(now)
-            and self.live_inflight(now) < self.max_inflight
+            and self.live_inflight(now) + pending < self.max_inflight
             and self.window_for(mode, now) is not None
         )
 

@@ -33,8 +33,6 @@ CREATE TABLE IF NOT EXISTS pool_accounts (
 
 
 class SqliteAccountStore(AccountStore):
-    kind = "sqlite"
-
     def __init__(
         self,
         path: Path | str,

@@ -53,8 +53,7 @@ def rank(
         for a in accounts
         if a.id not in exclude
         and a.tier in order
-        and a.available(spec.mode, now)
-        and a.live_inflight(now) + busy.get(a.id, 0) < a.max_inflight
+        and a.available(spec.mode, now, busy.get(a.id, 0))
     ]
     return sorted(
         eligible,
