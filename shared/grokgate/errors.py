@@ -2,7 +2,8 @@
 
 Every failure that can reach a client is an instance of :class:`GrokGateError`. Each class
 carries its HTTP status, its OpenAI error ``type`` and its Anthropic error ``type``; the API
-surfaces render these into their own wire format (``grokgate.api.openai.errors``). Code below the
+surfaces render these into their own wire format (``grokgate.api.openai.errors``,
+``grokgate.api.anthropic.errors``). Code below the
 routers raises these and nothing else: upstream clients translate their libraries' exceptions
 into this tree with ``raise ... from exc``.
 
@@ -123,7 +124,7 @@ class StoreUnavailableError(GrokGateError):
 class DeadlineExceededError(GrokGateError):
     status = 504
     openai_type = "server_error"
-    anthropic_type = "api_error"
+    anthropic_type = "timeout_error"
     code = "upstream_timeout"
 
 
@@ -170,6 +171,7 @@ class UpstreamError(GrokGateError):
 
 class UpstreamTimeoutError(UpstreamError):
     status = 504
+    anthropic_type = "timeout_error"
     code = "upstream_timeout"
 
 

@@ -39,8 +39,25 @@ class Sources:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the model asked for (parsed from its answer by the tool sieve).
+
+    ``id`` is neutral (``call_<hex>``); each surface presents it in its own style. ``arguments``
+    is the JSON text of an object, exactly as the client will receive it.
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
 class Finish:
-    """The upstream finished normally."""
+    """The answer is complete.
+
+    ``reason`` is ``stop`` (the model ended), ``length`` (the client's output-token limit cut
+    it) or ``tool_calls`` (the answer is one or more :class:`ToolCall` events).
+    """
 
     reason: str = "stop"
     fingerprint: str | None = None
@@ -60,4 +77,4 @@ class Served:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-Event = TextDelta | ReasoningDelta | Sources | Finish | Served
+Event = TextDelta | ReasoningDelta | Sources | ToolCall | Finish | Served

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,6 +14,7 @@ from grokgate.errors import GrokGateError, UpstreamError, Verdict
 from grokgate.events import Event, Finish, Served, TextDelta
 from grokgate.stores.records import Account, Lease, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
+from grokgate.upstream.files import Attachment
 from tests.support import FakeClock
 
 SPEC = resolve("grok-4.20-0309-non-reasoning")  # fast, basic accounts can serve it
@@ -33,11 +34,19 @@ class FakeUpstream:
         self.scripts: dict[str, list[Step]] = {}
         self.calls: list[tuple[str, str, str, bool]] = []
         self.closed: list[str] = []
+        self.attachments: list[list[Attachment]] = []
 
     async def chat(
-        self, account: Account, message: str, mode: str, *, show_reasoning: bool = True
+        self,
+        account: Account,
+        message: str,
+        mode: str,
+        *,
+        show_reasoning: bool = True,
+        attachments: Sequence[Attachment] = (),
     ) -> AsyncIterator[Event]:
         self.calls.append((account.id, message, mode, show_reasoning))
+        self.attachments.append(list(attachments))
         try:
             for step in self.scripts.get(account.id, OK):
                 if step == SERVED:

@@ -61,7 +61,7 @@ async def test_cancelled_consumer_releases_the_lease(h: Harness) -> None:
     never = asyncio.Event()
 
     class Hanging(FakeUpstream):
-        async def chat(self, account, message, mode, *, show_reasoning=True):
+        async def chat(self, account, message, mode, *, show_reasoning=True, attachments=()):
             yield Served(account=account.id, transport=self.transport)
             await never.wait()
             yield TextDelta("never")
@@ -92,7 +92,7 @@ async def test_cancelled_before_served_releases_the_lease(h: Harness) -> None:
     never = asyncio.Event()
 
     class Silent(FakeUpstream):
-        async def chat(self, account, message, mode, *, show_reasoning=True):
+        async def chat(self, account, message, mode, *, show_reasoning=True, attachments=()):
             started.set()
             await never.wait()
             yield Served(account=account.id, transport=self.transport)

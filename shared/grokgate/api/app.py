@@ -1,13 +1,15 @@
 """The ASGI app factory: one app per function (a subset of surfaces) or all of them locally.
 
 Creating the app builds routes only; the runtime (store, clients) is built on first use.
-Errors from anywhere become OpenAI-format bodies here, through the one renderer.
+Errors from anywhere are rendered here, in the format of the API the request was made to: each
+renderer says which paths it applies to (Anthropic's for ``/v1/messages``), OpenAI's is the
+default.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -39,9 +41,40 @@ def _include(app: FastAPI, surface: str) -> None:
     if surface == "models":
         app.include_router(routes.models_router)
     elif surface == "chat":
+        from grokgate.api.anthropic.routes import router as messages_router
+        from grokgate.api.openai.responses_routes import router as responses_router
+
         app.include_router(routes.chat_router)
+        app.include_router(responses_router)
+        app.include_router(messages_router)
     else:
         raise ValueError(f"unknown surface {surface!r}")
+
+
+Renderer = Callable[[GrokGateError], JSONResponse]
+
+
+def _anthropic_applies(path: str) -> bool:
+    return path == "/v1/messages" or path.startswith("/v1/messages/")
+
+
+def _render_anthropic(error: GrokGateError) -> JSONResponse:
+    from grokgate.api.anthropic.errors import error_response as anthropic_error
+
+    return anthropic_error(error)
+
+
+# (applies to this path?, renderer), first match wins; OpenAI's format is the default
+RENDERERS: tuple[tuple[Callable[[str], bool], Renderer], ...] = (
+    (_anthropic_applies, _render_anthropic),
+)
+
+
+def render_error(request: Request, error: GrokGateError) -> JSONResponse:
+    for applies, renderer in RENDERERS:
+        if applies(request.url.path):
+            return renderer(error)
+    return error_response(error)
 
 
 def _validation_error(exc: RequestValidationError) -> GrokGateError:
@@ -63,12 +96,12 @@ def _validation_error(exc: RequestValidationError) -> GrokGateError:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GrokGateError)
-    async def _ours(_: Request, exc: GrokGateError) -> JSONResponse:
-        return error_response(exc)
+    async def _ours(request: Request, exc: GrokGateError) -> JSONResponse:
+        return render_error(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(_validation_error(exc))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return render_error(request, _validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -81,12 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             error = GrokGateError(str(exc.detail))
             error.status = exc.status_code
-        return error_response(error)
+        return render_error(request, error)
 
     @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(GrokGateError("internal server error"))
+        return render_error(request, GrokGateError("internal server error"))
 
 
 def create_app(

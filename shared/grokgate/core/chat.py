@@ -9,15 +9,20 @@ failure before any text or reasoning reached the client is retried on another ac
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol
 
 from grokgate.core.accounts.pool import AccountPool
+from grokgate.core.attachments import Attachment, FileInput
+from grokgate.core.limits import limit_output
 from grokgate.core.registry import ModelSpec
+from grokgate.core.tools.spec import ToolSet
+from grokgate.core.tools.stream import sieve_events
 from grokgate.errors import (
     GrokGateError,
+    InvalidRequestError,
     NoAccountAvailableError,
     RateLimitError,
     UpstreamError,
@@ -35,24 +40,64 @@ class ChatUpstream(Protocol):
     transport: str
 
     def chat(
-        self, account: Account, message: str, mode: str, *, show_reasoning: bool = True
+        self,
+        account: Account,
+        message: str,
+        mode: str,
+        *,
+        show_reasoning: bool = True,
+        attachments: Sequence[Attachment] = (),
     ) -> AsyncIterator[Event]: ...
+
+
+class FileResolver(Protocol):
+    async def resolve(self, inputs: Sequence[FileInput]) -> list[Attachment]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class ChatJob:
+    """One request, surface-neutral: build it with :func:`grokgate.core.conversation.build_job`."""
+
     spec: ModelSpec
-    prompt: str
+    prompt: str  # the flattened conversation, tool instructions included
     show_reasoning: bool = True
+    tools: ToolSet | None = None  # offered tools; the answer goes through the tool sieve
+    files: tuple[FileInput, ...] = ()  # images and files to upload and attach
+    max_output_tokens: int | None = None  # cut the visible answer here (finish reason length)
 
 
 class ChatService:
-    def __init__(self, pool: AccountPool, upstream: ChatUpstream, *, max_retries: int = 1) -> None:
+    def __init__(
+        self,
+        pool: AccountPool,
+        upstream: ChatUpstream,
+        *,
+        max_retries: int = 1,
+        files: FileResolver | None = None,
+    ) -> None:
         self.pool = pool
         self.upstream = upstream
         self.max_retries = max_retries
+        self.files = files
 
     async def stream(self, job: ChatJob) -> AsyncIterator[Event]:
+        """The answer's events: attachments resolved first (bad ones are 400s before any
+        account is used), then the attempts, through the tool sieve and the output limit."""
+        attachments: list[Attachment] = []
+        if job.files:
+            if self.files is None:
+                raise InvalidRequestError("this gateway does not accept files", param="messages")
+            attachments = await self.files.resolve(job.files)
+        events = self._attempts(job, attachments)
+        if job.tools is not None and job.tools.calls_allowed:
+            events = sieve_events(events, job.tools)
+        if job.max_output_tokens is not None:
+            events = limit_output(events, job.max_output_tokens)
+        async with aclosing(events) as source:
+            async for event in source:
+                yield event
+
+    async def _attempts(self, job: ChatJob, attachments: list[Attachment]) -> AsyncIterator[Event]:
         tried: set[str] = set()
         failures: list[UpstreamError] = []
         served = False
@@ -67,7 +112,11 @@ class ChatService:
             visible = accepted = finished = False
             try:
                 upstream = self.upstream.chat(
-                    account, job.prompt, lease.mode, show_reasoning=job.show_reasoning
+                    account,
+                    job.prompt,
+                    lease.mode,
+                    show_reasoning=job.show_reasoning,
+                    attachments=attachments,
                 )
                 async with aclosing(upstream) as events:
                     async for event in events:

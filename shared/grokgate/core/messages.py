@@ -7,48 +7,27 @@ string per research note §3.3, since grok.com takes one message per (temporary)
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
+from grokgate.core.attachments import FileInput
+from grokgate.core.tools.xml import render_calls
 from grokgate.errors import InvalidRequestError
+from grokgate.events import ToolCall
+
+__all__ = ["ROLES", "Message", "ToolCall", "flatten"]
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
 _SOURCES_TRAILER = re.compile(r"\n*## Sources\n\[grokgate-sources\]: #.*\Z", re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str  # JSON text, as the client sent it
 
 
 @dataclass(slots=True)
 class Message:
     role: str  # one of ROLES ("developer" is folded into "system" by the surfaces)
     texts: list[str] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)  # URLs or data URIs to upload (later)
+    files: list[FileInput] = field(default_factory=list)  # uploaded, then attached by id
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_call_id: str | None = None
-
-
-def _tool_calls_xml(calls: list[ToolCall]) -> str:
-    lines = ["<tool_calls>"]
-    for call in calls:
-        try:
-            parsed = json.loads(call.arguments or "{}")
-            args = json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
-        except json.JSONDecodeError:
-            args = call.arguments
-        lines += [
-            "  <tool_call>",
-            f"    <tool_name>{call.name}</tool_name>",
-            f"    <parameters>{args}</parameters>",
-            "  </tool_call>",
-        ]
-    lines.append("</tool_calls>")
-    return "\n".join(lines)
 
 
 def _parts(message: Message) -> list[str]:
@@ -66,7 +45,7 @@ def _parts(message: Message) -> list[str]:
         texts = [_SOURCES_TRAILER.sub("", t).strip() for t in message.texts]
         texts = [t for t in texts if t]
         if message.tool_calls:
-            xml = _tool_calls_xml(message.tool_calls)
+            xml = render_calls(message.tool_calls)
             text = "\n".join(texts)
             return [f"[assistant]: {text}\n{xml}" if text else f"[assistant]:\n{xml}"]
         return [f"[assistant]: {t}" for t in texts]

@@ -90,3 +90,14 @@ def estimate_usage(prompt: str, answer: str, reasoning: str) -> Usage:
         completion_tokens=count_tokens(answer) + reasoning_tokens,
         reasoning_tokens=reasoning_tokens,
     )
+
+
+def truncate_tokens(text: str, limit: int) -> str:
+    """The first ``limit`` tokens of ``text`` (as :func:`count_tokens` counts them)."""
+    if limit <= 0 or not text:
+        return ""
+    encoding = _get_encoding()
+    tokens = encoding.encode(text, disallowed_special=())
+    if len(tokens) <= limit:
+        return text
+    return encoding.decode(tokens[:limit])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
@@ -12,6 +12,7 @@ from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutE
 from grokgate.events import Event, Served, TextDelta
 from grokgate.logs import get_logger, register_secret
 from grokgate.stores.records import Account
+from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.adapter import FrameAdapter
 from grokgate.upstream.grokweb.classify import classify_http
 from grokgate.upstream.grokweb.ndjson import aiter_frames
@@ -60,7 +61,13 @@ class GrokWebClient:
             register_secret(cf_cookies)
 
     async def chat(
-        self, account: Account, message: str, mode: str, *, show_reasoning: bool = True
+        self,
+        account: Account,
+        message: str,
+        mode: str,
+        *,
+        show_reasoning: bool = True,
+        attachments: Sequence[Attachment] = (),
     ) -> AsyncIterator[Event]:
         """Yield :class:`Served` once grok.com accepted the request, then the answer's events.
 

@@ -1,0 +1,30 @@
+"""The Anthropic renderer of grokgate's error tree.
+
+Body: ``{"type": "error", "error": {"type": ..., "message": ...}}``. Status follows Anthropic's
+table: the error's own status, except that "overloaded" (no account can serve) is 529, which the
+``anthropic`` SDK raises as ``OverloadedError``.
+"""
+
+from __future__ import annotations
+
+from fastapi.responses import JSONResponse
+
+from grokgate.errors import GrokGateError
+from grokgate.logs import redact
+
+OVERLOADED_STATUS = 529
+
+
+def error_status(error: GrokGateError) -> int:
+    return OVERLOADED_STATUS if error.anthropic_type == "overloaded_error" else error.status
+
+
+def error_body(error: GrokGateError) -> dict[str, object]:
+    return {
+        "type": "error",
+        "error": {"type": error.anthropic_type, "message": redact(error.message)},
+    }
+
+
+def error_response(error: GrokGateError) -> JSONResponse:
+    return JSONResponse(error_body(error), status_code=error_status(error), headers=error.headers())
