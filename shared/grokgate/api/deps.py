@@ -41,7 +41,8 @@ async def require_api_key(request: Request) -> None:
     key = supplied_key(request)
     if key is None:
         raise AuthenticationError(
-            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or in an 'x-api-key' header."
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' "
+            "or in an 'x-api-key' header."
         )
     if not key_matches(key, keys):
         raise AuthenticationError("Incorrect API key provided.")
