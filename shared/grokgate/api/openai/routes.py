@@ -48,7 +48,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     job = to_job(body, show_reasoning=runtime.settings.show_reasoning)
     service = await runtime.chat_service()
     events = service.stream(job)
-    answer = Answer(model=job.spec.id, prompt=job.prompt)
+    answer = Answer(
+        model=job.spec.id,
+        prompt=job.prompt,
+        legacy_functions=bool(body.functions and not body.tools),
+    )
     if not body.stream:
         completion = await collect(answer, events)
         return Response(completion.model_dump_json(), media_type="application/json")

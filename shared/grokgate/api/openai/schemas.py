@@ -60,6 +60,7 @@ class ChatMessageIn(BaseModel):
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
+    function_call: FunctionCall | None = None  # legacy functions API
 
 
 class StreamOptions(BaseModel):
@@ -80,6 +81,9 @@ class ChatCompletionRequest(BaseModel):
     n: int | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    functions: list[dict[str, Any]] | None = None  # legacy form of tools
+    function_call: str | dict[str, Any] | None = None  # legacy form of tool_choice
+    parallel_tool_calls: bool | None = None
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
@@ -102,11 +106,52 @@ class UsageOut(BaseModel):
     completion_tokens_details: CompletionTokensDetails
 
 
+class FunctionCallOut(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallOut
+
+
+class ToolCallDeltaOut(BaseModel):
+    index: int
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallOut
+
+
+class UrlCitationOut(BaseModel):
+    start_index: int
+    end_index: int
+    url: str
+    title: str
+
+
+class AnnotationOut(BaseModel):
+    type: Literal["url_citation"] = "url_citation"
+    url_citation: UrlCitationOut
+
+
 class AssistantMessageOut(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str | None
     reasoning_content: str | None = None
     refusal: None = None
+    tool_calls: list[ToolCallOut] | None = None
+    function_call: FunctionCallOut | None = None  # legacy functions API
+    annotations: list[AnnotationOut] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_empty(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("tool_calls", "function_call", "annotations", "reasoning_content"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class ChoiceOut(BaseModel):
@@ -130,10 +175,14 @@ class DeltaOut(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
     reasoning_content: str | None = None
+    tool_calls: list[ToolCallDeltaOut] | None = None
+    function_call: FunctionCallOut | None = None  # legacy functions API
+    annotations: list[AnnotationOut] | None = None
 
-    @model_serializer(mode="plain")
-    def _drop_unset(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+    @model_serializer(mode="wrap")
+    def _drop_unset(self, handler: Any) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if v is not None}
 
 
 class ChunkChoiceOut(BaseModel):

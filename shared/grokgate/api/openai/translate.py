@@ -1,12 +1,45 @@
-"""Chat Completions request → the internal conversation and chat job."""
+"""Chat Completions request → the internal conversation and chat job.
+
+Text, ``image_url`` (https or data URI) and ``file`` parts become the conversation; images and
+files are uploaded to grok.com by the chat service. ``tools``/``tool_choice`` (and the legacy
+``functions``/``function_call``) become a :class:`~grokgate.core.tools.spec.ToolSet`.
+"""
 
 from __future__ import annotations
 
-from grokgate.api.openai.schemas import ChatCompletionRequest, ChatMessageIn, TextPart
+from typing import Any
+
+from grokgate.api.openai.schemas import (
+    ChatCompletionRequest,
+    ChatMessageIn,
+    FilePart,
+    ImagePart,
+    TextPart,
+)
+from grokgate.core.attachments import FileInput
 from grokgate.core.chat import ChatJob
-from grokgate.core.messages import Message, ToolCall, flatten
+from grokgate.core.conversation import build_job
+from grokgate.core.messages import Message, ToolCall
 from grokgate.core.registry import resolve
+from grokgate.core.tools.spec import Choice, ToolChoice, ToolSet, ToolSpec, make_toolset
 from grokgate.errors import InvalidRequestError
+
+
+def _file_part(part: FilePart, param: str) -> FileInput:
+    file = part.file
+    data = file.get("file_data")
+    if file.get("file_id") and not data:
+        raise InvalidRequestError(
+            "file_id references are not supported: send the file inline as file_data",
+            param=f"{param}.file.file_id",
+            code="unsupported_content",
+        )
+    if not isinstance(data, str) or not data:
+        raise InvalidRequestError("file parts need file.file_data", param=f"{param}.file")
+    name = file.get("filename") if isinstance(file.get("filename"), str) else None
+    if not data.startswith(("data:", "http://", "https://")):
+        data = f"data:application/octet-stream;base64,{data}"  # bare base64, as the SDK sends
+    return FileInput(source=data, kind="file", name=name, param=f"{param}.file.file_data")
 
 
 def _message(index: int, wire: ChatMessageIn) -> Message:
@@ -17,18 +50,88 @@ def _message(index: int, wire: ChatMessageIn) -> Message:
         message.texts.append(content)
     elif content is not None:
         for j, part in enumerate(content):
+            param = f"messages[{index}].content[{j}]"
             if isinstance(part, TextPart):
                 message.texts.append(part.text)
+            elif isinstance(part, ImagePart) and role in ("user", "system"):
+                message.files.append(
+                    FileInput(source=part.image_url.url, kind="image", param=f"{param}.image_url")
+                )
+            elif isinstance(part, FilePart) and role in ("user", "system"):
+                message.files.append(_file_part(part, param))
             else:
                 raise InvalidRequestError(
-                    f"{part.type} content is not supported yet; send text parts only",
-                    param=f"messages[{index}].content[{j}]",
+                    f"{part.type} content is not supported in a {wire.role} message",
+                    param=param,
                     code="unsupported_content",
                 )
     for call in wire.tool_calls or []:
         message.tool_calls.append(ToolCall(call.id, call.function.name, call.function.arguments))
+    if wire.function_call is not None and role == "assistant":
+        fc = wire.function_call
+        message.tool_calls.append(ToolCall(f"call_{fc.name}", fc.name, fc.arguments))
     message.tool_call_id = wire.tool_call_id or (wire.name if wire.role == "function" else None)
     return message
+
+
+def _tool_spec(i: int, tool: dict[str, Any], param: str) -> ToolSpec:
+    if param == "tools":
+        if tool.get("type", "function") != "function":
+            raise InvalidRequestError(
+                f"tool type {tool.get('type')!r} is not supported; use function tools",
+                param=f"tools[{i}].type",
+            )
+        fn = tool.get("function")
+        param = f"tools[{i}].function"
+    else:
+        fn, param = tool, f"functions[{i}]"
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+        raise InvalidRequestError("a function tool needs a name", param=f"{param}.name")
+    parameters = fn.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InvalidRequestError("parameters must be a JSON schema", param=f"{param}.parameters")
+    description = fn.get("description") or ""
+    return ToolSpec(fn["name"], str(description), parameters)
+
+
+def _choice(value: str | dict[str, Any] | None, param: str) -> ToolChoice:
+    if value is None:
+        return ToolChoice()
+    if isinstance(value, str):
+        try:
+            kind = Choice(value)
+        except ValueError:
+            kind = None
+        if kind is None or kind is Choice.NAMED:
+            raise InvalidRequestError(
+                f"{param} must be 'none', 'auto', 'required' or a named function", param=param
+            )
+        return ToolChoice(kind)
+    fn = value.get("function") if "function" in value else value
+    name = fn.get("name") if isinstance(fn, dict) else None
+    if not isinstance(name, str) or not name:
+        raise InvalidRequestError(f"{param} must name a function", param=param)
+    return ToolChoice(Choice.NAMED, name)
+
+
+def _toolset(body: ChatCompletionRequest) -> ToolSet | None:
+    if body.tools:
+        specs = [_tool_spec(i, t, "tools") for i, t in enumerate(body.tools)]
+        return make_toolset(specs, _choice(body.tool_choice, "tool_choice"), param="tools")
+    if body.functions:
+        specs = [_tool_spec(i, t, "functions") for i, t in enumerate(body.functions)]
+        return make_toolset(specs, _choice(body.function_call, "function_call"), param="functions")
+    return make_toolset([], _choice(body.tool_choice, "tool_choice"), param="tools")
+
+
+def _output_limit(body: ChatCompletionRequest) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = getattr(body, name)
+        if value is not None:
+            if value < 1:
+                raise InvalidRequestError(f"{name} must be at least 1", param=name)
+            return int(value)
+    return None
 
 
 def to_job(body: ChatCompletionRequest, *, show_reasoning: bool) -> ChatJob:
@@ -36,16 +139,14 @@ def to_job(body: ChatCompletionRequest, *, show_reasoning: bool) -> ChatJob:
     spec = resolve(body.model)
     if body.n is not None and body.n != 1:
         raise InvalidRequestError("n must be 1: grok.com answers once per request", param="n")
-    if body.tools:
-        raise InvalidRequestError(
-            "tool calling is not supported by this grokgate version", param="tools"
-        )
     if not body.messages:
         raise InvalidRequestError("messages must be a non-empty array", param="messages")
     messages = [_message(i, m) for i, m in enumerate(body.messages)]
     effort = (body.reasoning_effort or "").lower()
-    return ChatJob(
-        spec=spec,
-        prompt=flatten(messages),
+    return build_job(
+        spec,
+        messages,
+        tools=_toolset(body),
         show_reasoning=show_reasoning and effort != "none",
+        max_output_tokens=_output_limit(body),
     )
