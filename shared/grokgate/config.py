@@ -74,9 +74,15 @@ class Settings(BaseSettings):
     max_retries: int = Field(1, ge=0, le=5)
     cooldown_seconds: float = Field(900.0, ge=0)  # a 429 without Retry-After spends the mode
 
+    # --- images and files sent by clients ---
+    max_attachment_bytes: int = Field(10 * 1024 * 1024, gt=0)  # per image or file
+    max_request_attachment_bytes: int = Field(25 * 1024 * 1024, gt=0)  # all of one request's
+    fetch_timeout: float = Field(15.0, gt=0)  # fetching one http(s) image/file URL
+    fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)  # host:port
+
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "cors_origins", "sso_tokens", mode="before")
+    @field_validator("api_keys", "cors_origins", "sso_tokens", "fetch_allow_hosts", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

@@ -54,6 +54,12 @@ class InvalidRequestError(GrokGateError):
     code = "invalid_request"
 
 
+class FetchRefusedError(InvalidRequestError):
+    """A client-supplied URL that grokgate will not fetch (scheme, address, size, redirects)."""
+
+    code = "url_refused"
+
+
 class AuthenticationError(GrokGateError):
     status = 401
     openai_type = "invalid_request_error"

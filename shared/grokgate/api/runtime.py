@@ -20,6 +20,8 @@ from grokgate.stores.records import Tier
 
 if TYPE_CHECKING:
     from grokgate.core.accounts.quota import QuotaSync
+    from grokgate.core.attachments import AttachmentResolver
+    from grokgate.upstream.fetch import SafeFetcher
     from grokgate.upstream.grokweb.client import GrokWebClient
 
 log = get_logger("runtime")
@@ -41,6 +43,7 @@ class Runtime:
         self._chat: ChatService | None = None
         self._upstream: GrokWebClient | None = None
         self._quota: QuotaSync | None = None
+        self._fetcher: SafeFetcher | None = None
         self._lock = asyncio.Lock()
         protect_third_party()
         for key in settings.api_keys:
@@ -93,6 +96,9 @@ class Runtime:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+            self._fetcher = None
         if self._store is not None:
             await self._store.close()
         self._chat = None
@@ -152,4 +158,25 @@ class Runtime:
             cooldown_seconds=s.cooldown_seconds,
             snapshot_seconds=s.pool_snapshot_seconds,
         )
-        return ChatService(pool, self._web_client(), max_retries=s.max_retries)
+        return ChatService(
+            pool, self._web_client(), max_retries=s.max_retries, files=self._attachments()
+        )
+
+    def _attachments(self) -> AttachmentResolver:
+        """Resolves image/file inputs; remote URLs go through the SSRF-guarded fetcher (its
+        HTTP client is only opened by the first fetch)."""
+        from grokgate.core.attachments import AttachmentResolver
+        from grokgate.upstream.fetch import SafeFetcher
+
+        s = self.settings
+        if self._fetcher is None:
+            self._fetcher = SafeFetcher(
+                max_bytes=s.max_attachment_bytes,
+                timeout=s.fetch_timeout,
+                allow_hosts=s.fetch_allow_hosts,
+            )
+        return AttachmentResolver(
+            self._fetcher,
+            max_bytes=s.max_attachment_bytes,
+            max_total_bytes=s.max_request_attachment_bytes,
+        )

@@ -26,6 +26,15 @@ For a request ``message`` (the gateway's flattened history) and ``modeId``:
       f"Echo: [[1]](https://example.com/grok-sim/1) {u} [sha:{h}]"
 
   which is :func:`rendered_text`.
+
+* Tools (the message carries grokgate's tool block): :func:`.tool_answers.tool_answer` decides;
+  when it answers, its text (a ``<tool_calls>`` block, or ``Tool result received: ...``) is the
+  final text instead of the echo.
+
+* Files (the chat listed uploaded ``fileAttachments``): the final text ends with
+  :func:`files_note`, e.g. `` [files: cat.png (image/png, 68 bytes); notes.txt (text/plain,
+  12 bytes)]``, in the order of ``fileAttachments``; ``modelResponse.fileAttachments`` and
+  ``userResponse.fileAttachments`` list their ids.
 """
 
 from __future__ import annotations
@@ -33,16 +42,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from .tool_answers import tool_answer
 
 __all__ = [
     "SEARCH_URLS",
     "Answer",
+    "AttachedFile",
     "answer_frames",
     "build_answer",
     "card_id",
     "conversation_frame",
+    "files_note",
     "final_text",
     "last_user_text",
     "message_hash",
@@ -63,6 +77,27 @@ _TOKEN_RE = re.compile(r"\S+\s*|\s+")
 _PART_SPLIT_RE = re.compile(r"\n\n(?=\[[^\]\n]+\]:)")
 _SEARCH_RE = re.compile(r"\bsearch\b", re.IGNORECASE)
 _USER_PREFIX = "[user]: "
+
+
+class AttachedFile(Protocol):
+    """What an answer says about an attached file (the simulator's ``SimUpload``)."""
+
+    @property
+    def file_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def mime(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+def files_note(files: Sequence[AttachedFile] | None) -> str:
+    """`` [files: a.png (image/png, 68 bytes); ...]``, or "" without files."""
+    if not files:
+        return ""
+    listed = "; ".join(f"{f.name} ({f.mime}, {f.size} bytes)" for f in files)
+    return f" [files: {listed}]"
 
 
 def split_tokens(text: str) -> list[str]:
@@ -103,21 +138,22 @@ def thinking_text(message: str, mode: str) -> str:
     return f"Thinking about {len(last_user_text(message))} characters."
 
 
-def final_text(message: str) -> str:
+def final_text(message: str, files: Sequence[AttachedFile] | None = None) -> str:
     """Raw final text (``modelResponse.message``), including a render tag on search."""
     user = last_user_text(message)
-    tail = f" {user} [sha:{message_hash(message)}]"
+    tail = f" {user} [sha:{message_hash(message)}]{files_note(files)}"
     if wants_search(message):
         return "Echo:" + render_tag(card_id(message)) + tail
     return "Echo:" + tail
 
 
-def rendered_text(message: str) -> str:
+def rendered_text(message: str, files: Sequence[AttachedFile] | None = None) -> str:
     """The final text once a gateway turned the citation tag into `` [[1]](url)``."""
     if wants_search(message):
         user = last_user_text(message)
-        return f"Echo: [[1]]({SEARCH_URLS[0]}) {user} [sha:{message_hash(message)}]"
-    return final_text(message)
+        note = files_note(files)
+        return f"Echo: [[1]]({SEARCH_URLS[0]}) {user} [sha:{message_hash(message)}]{note}"
+    return final_text(message, files)
 
 
 def search_results() -> list[dict[str, str]]:
@@ -148,9 +184,12 @@ class Answer:
     card_token_index: int | None = None  # index in ``final`` of the render-tag token
 
 
-def build_answer(message: str, mode: str) -> Answer:
+def build_answer(message: str, mode: str, files: Sequence[AttachedFile] | None = None) -> Answer:
     thinking = split_tokens(thinking_text(message, mode))
-    text = final_text(message)
+    tool_text = tool_answer(message)
+    if tool_text is not None:  # the prompt offers tools and the model "decides" to use them
+        return Answer(thinking=thinking, final=split_tokens(tool_text), text=tool_text)
+    text = final_text(message, files)
     if not wants_search(message):
         return Answer(thinking=thinking, final=split_tokens(text), text=text)
     cid = card_id(message)
@@ -209,6 +248,7 @@ def answer_frames(
     response_id: str,
     create_time: str,
     end_time: str,
+    files: Sequence[AttachedFile] | None = None,
 ) -> list[dict[str, Any]]:
     """Every frame after the conversation frame, in grok.com order.
 
@@ -217,7 +257,8 @@ def answer_frames(
     The search frames come before the final tokens so that a streaming client already holds
     the card when the ``<grok:render>`` token arrives, as on grok.com.
     """
-    answer = build_answer(message, mode)
+    answer = build_answer(message, mode, files)
+    file_ids = [f.file_id for f in files or ()]
     model_hash = f"sim-{mode}"
     user_response = {
         "responseId": user_response_id,
@@ -232,7 +273,7 @@ def answer_frames(
         "webSearchResults": [],
         "generatedImageUrls": [],
         "imageAttachments": [],
-        "fileAttachments": [],
+        "fileAttachments": list(file_ids),
         "cardAttachmentsJson": [],
     }
     common: dict[str, Any] = {"isSoftStop": False, "responseId": response_id}
@@ -274,7 +315,7 @@ def answer_frames(
         "webSearchResults": answer.search or [],
         "generatedImageUrls": [],
         "imageAttachments": [],
-        "fileAttachments": [],
+        "fileAttachments": list(file_ids),
         "cardAttachmentsJson": [answer.card_json] if answer.card_json else [],
         "streamErrors": [],
         "metadata": {"llm_info": {"modelHash": model_hash}},

@@ -25,8 +25,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from . import uploads
 from .answers import answer_frames, conversation_frame, stream_error_frame
-from .state import CHAT_PATH, MODES, RATE_LIMITS_PATH, InjectedFault, RecordedRequest, SimState
+from .state import (
+    CHAT_PATH,
+    MODES,
+    RATE_LIMITS_PATH,
+    UPLOAD_PATH,
+    InjectedFault,
+    RecordedRequest,
+    SimState,
+    SimUpload,
+)
 from .statsig import DEMO_CONSTANTS, StatsigConstants, sign, verify
 
 __all__ = ["SimulatedCut", "cf_bm_for", "create_app"]
@@ -182,6 +192,9 @@ class _Simulator:
         problem = _validate_chat(body)
         if problem:
             return JSONResponse(_err(3, problem), status_code=400)
+        files = self._attached(token, body)
+        if isinstance(files, str):
+            return JSONResponse(_err(3, files), status_code=400)
         message: str = body["message"]
         mode: str = body["modeId"]
         fault = self.state.take_fault(token)
@@ -209,11 +222,28 @@ class _Simulator:
             response_id=str(uuid.uuid4()),
             create_time=now,
             end_time=_iso(self.clock()),
+            files=files,
         )
         if fault is not None and fault.name in ("cut", "truncate"):
             clean = fault.name == "truncate"
             return self._stream([head, *frames], stop_after=fault.after, clean=clean)
         return self._stream([head, *frames])
+
+    def _attached(self, token: str, body: dict[str, Any]) -> list[SimUpload] | str:
+        """The uploads ``fileAttachments`` names (all ``token``'s own), or the 400 message."""
+        ids = body.get("fileAttachments") or []
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return "fileAttachments: must be a list of file ids"
+        files: list[SimUpload] = []
+        for file_id in ids:
+            upload = self.state.upload_of(token, file_id)
+            if upload is None:
+                return f"file not found: {file_id}"
+            files.append(upload)
+        return files
+
+    async def upload(self, request: Request) -> Response:
+        return await uploads.upload(self.state, request, self.clock)
 
     def _stream(
         self, frames: list[dict[str, Any]], *, stop_after: int | None = None, clean: bool = True
@@ -345,6 +375,9 @@ def create_app(
     routes = [
         Route(CHAT_PATH, sim.chat, methods=["POST"]),
         Route(RATE_LIMITS_PATH, sim.rate_limits, methods=["POST"]),
+        Route(UPLOAD_PATH, sim.upload, methods=["POST"]),
+        Route("/__sim/files/{name}", uploads.serve_file, methods=["GET"]),
+        Route("/__sim/redirect", uploads.redirect, methods=["GET"]),
         Route("/__sim/sign", sim.sign, methods=["POST"]),
         Route("/__sim/faults", sim.faults, methods=["POST"]),
         Route("/__sim/reset", sim.reset, methods=["POST"]),

@@ -28,16 +28,20 @@ __all__ = [
     "RATE_LIMITS_PATH",
     "TIERS",
     "TIER_QUOTAS",
+    "UPLOAD_PATH",
     "Fault",
     "InjectedFault",
     "RecordedRequest",
     "SimAccount",
     "SimState",
+    "SimUpload",
     "mask_token",
 ]
 
 CHAT_PATH = "/rest/app-chat/conversations/new"
 RATE_LIMITS_PATH = "/rest/rate-limits"
+UPLOAD_PATH = "/http/upload-file-v2/direct"
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
 Tier = Literal["basic", "super", "heavy"]
 TIERS: tuple[str, ...] = ("basic", "super", "heavy")
@@ -123,6 +127,21 @@ class SimAccount:
         return mode in TIER_QUOTAS[self.tier][0]
 
 
+@dataclass(frozen=True)
+class SimUpload:
+    """A file uploaded through upload v2; only its owner (``token``) may attach it."""
+
+    token: str
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+    file_id: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -144,6 +163,8 @@ class SimState:
         self.accounts: dict[str, SimAccount] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: dict[str, list[_Pending]] = {}
+        self.uploads: dict[str, SimUpload] = {}  # file id -> upload, cleared by reset()
+        self.max_upload_bytes = MAX_UPLOAD_BYTES  # larger uploads get a terminalError
         self._lock = threading.Lock()
 
     # accounts -----------------------------------------------------------------------------
@@ -223,6 +244,27 @@ class SimState:
                 if r.path == CHAT_PATH and (token is None or r.token == token)
             ]
 
+    def upload_requests(self, token: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.path == UPLOAD_PATH and (token is None or r.token == token)
+            ]
+
+    # uploads ------------------------------------------------------------------------------
+    def add_upload(self, token: str, name: str, mime: str, data: bytes) -> SimUpload:
+        upload = SimUpload(token, name, mime, data, file_id=str(uuid.uuid4()))
+        with self._lock:
+            self.uploads[upload.file_id] = upload
+        return upload
+
+    def upload_of(self, token: str, file_id: str) -> SimUpload | None:
+        """The upload ``file_id`` if ``token`` owns it."""
+        with self._lock:
+            upload = self.uploads.get(file_id)
+        return upload if upload is not None and upload.token == token else None
+
     # quota --------------------------------------------------------------------------------
     def _refresh(self, account: SimAccount, mode: str, now: float) -> None:
         started = account.reset_at.get(mode, 0.0)
@@ -266,10 +308,12 @@ class SimState:
 
     # housekeeping -------------------------------------------------------------------------
     def reset(self) -> None:
-        """Clear faults and the request log and refill every quota (accounts are kept)."""
+        """Clear faults, uploads and the request log and refill every quota (accounts kept)."""
         with self._lock:
             self._faults.clear()
             self.requests.clear()
+            self.uploads.clear()
+            self.max_upload_bytes = MAX_UPLOAD_BYTES
             for account in self.accounts.values():
                 quotas = TIER_QUOTAS[account.tier][0]
                 account.remaining = dict(quotas)

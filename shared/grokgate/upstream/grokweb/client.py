@@ -31,6 +31,7 @@ from grokgate.upstream.grokweb.request import (
     cookie_header,
 )
 from grokgate.upstream.grokweb.statsig import Signer
+from grokgate.upstream.grokweb.upload import upload_file
 
 log = get_logger("grokweb")
 _ERROR_BODY_LIMIT = 64 * 1024
@@ -69,19 +70,30 @@ class GrokWebClient:
         show_reasoning: bool = True,
         attachments: Sequence[Attachment] = (),
     ) -> AsyncIterator[Event]:
-        """Yield :class:`Served` once grok.com accepted the request, then the answer's events.
+        """Upload ``attachments`` (upload v2), then yield :class:`Served` once grok.com accepted
+        the chat, then the answer's events.
 
         Raises :class:`UpstreamError` (with a verdict on the account) for every failure.
         """
         token = account.token.get_secret_value()
         register_secret(token)
+        cookie = cookie_header(token, self.cf_cookies)
+        file_ids: list[str] = []
+        for attachment in attachments:  # before the chat: a failed upload is still retryable
+            file_ids.append(
+                await upload_file(
+                    self.http, self.base_url, attachment, cookie=cookie, user_agent=self.user_agent
+                )
+            )
+        if file_ids:
+            log.debug("uploaded %d file(s) for account %s", len(file_ids), account.id)
         statsig = await self.signer.sign("POST", CHAT_PATH)
         request = self.http.build_request(
             "POST",
             self.base_url + CHAT_PATH,
-            json=chat_body(message, mode),
+            json=chat_body(message, mode, file_ids),
             headers=api_headers(
-                cookie=cookie_header(token, self.cf_cookies),
+                cookie=cookie,
                 statsig=statsig,
                 user_agent=self.user_agent,
             ),
