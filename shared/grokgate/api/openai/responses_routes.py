@@ -1,9 +1,81 @@
-"""PLACEHOLDER (being written): OpenAI ``/v1/responses`` routes."""
+"""OpenAI Responses API routes: ``POST /v1/responses`` (stream and not), and the lookups.
+
+grokgate stores no response (``store`` is always ``false``): ``GET`` and ``DELETE`` of
+``/v1/responses/{id}`` answer 404, which the openai SDK raises as ``NotFoundError``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 
-from grokgate.api.deps import require_api_key
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.openai.responses_render import ResponseBuilder, collect, stream_events
+from grokgate.api.openai.responses_schemas import ResponseOut, ResponsesRequest
+from grokgate.api.openai.responses_translate import to_plan
+from grokgate.api.openai.schemas import ErrorOut
+from grokgate.api.sse import sse_response
+from grokgate.errors import NotFoundError, UpstreamStreamError
+from grokgate.events import Event
+
+_ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
+_STREAM_DOC = {
+    200: {
+        "description": "The response object, or with ``stream: true`` its server-sent events",
+        "content": {"text/event-stream": {}},
+    }
+}
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+
+
+@router.post("/responses", response_model=ResponseOut, responses={**_STREAM_DOC, **_ERRORS})
+async def create_response(body: ResponsesRequest, request: Request) -> Response:
+    runtime = runtime_of(request)
+    plan = to_plan(body, show_reasoning=runtime.settings.show_reasoning)
+    service = await runtime.chat_service()
+    events = service.stream(plan.job)
+    builder = ResponseBuilder(model=plan.job.spec.id, prompt=plan.job.prompt, echo=plan.echo)
+    if not body.stream:
+        out = await collect(builder, events)
+        return Response(out.model_dump_json(), media_type="application/json")
+    try:
+        # Wait until an upstream accepted the request: failures until then are HTTP errors.
+        first = await anext(events)
+    except StopAsyncIteration:
+        raise UpstreamStreamError("the upstream answer ended before it began") from None
+    except BaseException:
+        await events.aclose()
+        raise
+    return sse_response(
+        stream_events(builder, _chain(first, events)), ping=runtime.settings.keepalive_seconds
+    )
+
+
+def _not_stored(response_id: str) -> NotFoundError:
+    shown = response_id if len(response_id) <= 64 else response_id[:64] + "…"
+    return NotFoundError(
+        f"Response {shown!r} not found: grokgate does not store responses (store is always "
+        "false); keep the output you received and send the whole history in 'input'",
+        param="response_id",
+    )
+
+
+@router.get("/responses/{response_id}", responses=_ERRORS)
+async def retrieve_response(response_id: str) -> Response:
+    raise _not_stored(response_id)
+
+
+@router.delete("/responses/{response_id}", responses=_ERRORS)
+async def delete_response(response_id: str) -> Response:
+    raise _not_stored(response_id)
+
+
+async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
+    async with aclosing(rest):
+        yield first
+        async for event in rest:
+            yield event
