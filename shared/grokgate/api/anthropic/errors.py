@@ -2,7 +2,8 @@
 
 Body: ``{"type": "error", "error": {"type": ..., "message": ...}}``. Status follows Anthropic's
 table: the error's own status, except that "overloaded" (no account can serve) is 529, which the
-``anthropic`` SDK raises as ``OverloadedError``.
+``anthropic`` SDK raises as ``OverloadedError``. Anthropic's body has no ``param`` field, so the
+parameter an error is about leads its message (``max_tokens: Field required``), as Anthropic's do.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ def error_status(error: GrokGateError) -> int:
     return OVERLOADED_STATUS if error.anthropic_type == "overloaded_error" else error.status
 
 
+def error_message(error: GrokGateError) -> str:
+    message = error.message
+    if error.param and error.param not in message:
+        message = f"{error.param}: {message}"
+    return redact(message)
+
+
 def error_body(error: GrokGateError) -> dict[str, object]:
     return {
         "type": "error",
-        "error": {"type": error.anthropic_type, "message": redact(error.message)},
+        "error": {"type": error.anthropic_type, "message": error_message(error)},
     }
 
 

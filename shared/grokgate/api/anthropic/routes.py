@@ -1,9 +1,72 @@
-"""PLACEHOLDER (being written): Anthropic ``/v1/messages`` routes."""
+"""Anthropic routes: ``/v1/messages`` and ``/v1/messages/count_tokens``.
+
+Bodies are validated here (not by FastAPI) so that a problem is reported with its parameter
+path, such as ``messages[0].content[1].source``, in Anthropic's error format.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Annotated, Any
 
-from grokgate.api.deps import require_api_key
+from fastapi import APIRouter, Body, Depends, Request
+from fastapi.responses import Response
+
+from grokgate.api.anthropic.render import Reply, collect, stream_events
+from grokgate.api.anthropic.schemas import (
+    CountTokensOut,
+    CountTokensRequest,
+    ErrorOut,
+    MessageOut,
+    MessagesRequest,
+)
+from grokgate.api.anthropic.translate import parse_request, to_job, to_prompt
+from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.sse import sse_response
+from grokgate.core.usage import estimate_usage
+from grokgate.events import Event
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 504, 529)
+}
+
+JsonBody = Annotated[Any, Body()]
+
+
+@router.post("/messages", response_model=MessageOut, responses=_ERRORS)
+async def create_message(body: JsonBody, request: Request) -> Response:
+    runtime = runtime_of(request)
+    wire = parse_request(MessagesRequest, body)
+    job = to_job(wire, show_reasoning=runtime.settings.show_reasoning)
+    service = await runtime.chat_service()
+    events = service.stream(job)
+    reply = Reply(model=job.spec.id, prompt=job.prompt, thinking=job.show_reasoning)
+    if not wire.stream:
+        message = await collect(reply, events)
+        return Response(message.model_dump_json(), media_type="application/json")
+    try:
+        # Wait until an upstream accepted the request: failures until then are HTTP errors.
+        first = await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+    return sse_response(
+        stream_events(reply, _chain(first, events)), ping=runtime.settings.keepalive_seconds
+    )
+
+
+@router.post("/messages/count_tokens", response_model=CountTokensOut, responses=_ERRORS)
+async def count_tokens_route(body: JsonBody) -> CountTokensOut:
+    """The prompt's token count, as ``usage.input_tokens`` reports it; no account is used."""
+    prompt = to_prompt(parse_request(CountTokensRequest, body))
+    return CountTokensOut(input_tokens=estimate_usage(prompt, "", "").prompt_tokens)
+
+
+async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
+    async with aclosing(rest):
+        yield first
+        async for event in rest:
+            yield event
