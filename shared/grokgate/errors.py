@@ -146,6 +146,7 @@ class Verdict(StrEnum):
     CHALLENGED = "challenged"  # Cloudflare / anti-bot: not the account's fault
     UNAVAILABLE = "unavailable"  # upstream outage or unusable answer: try elsewhere
     MODE_UNAVAILABLE = "mode_unavailable"  # the account's tier cannot use the mode
+    REJECTED = "rejected"  # grok.com refused what the client sent (e.g. a file): not the account
 
 
 class UpstreamError(GrokGateError):
@@ -189,6 +190,20 @@ class UpstreamRateLimitError(UpstreamError):
     anthropic_type = "rate_limit_error"
     code = "upstream_rate_limited"
     verdict = Verdict.RATE_LIMITED
+
+
+class UpstreamRejectedError(UpstreamError):
+    """grok.com refused the client's input (an uploaded file); another account would too."""
+
+    status = 400
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    code = "upstream_rejected"
+    verdict = Verdict.REJECTED
+
+    def __init__(self, message: str, **kwargs: object) -> None:
+        kwargs.setdefault("retryable", False)
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
 
 
 class UpstreamStreamError(UpstreamError):

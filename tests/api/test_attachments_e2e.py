@@ -10,27 +10,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from grokgate.errors import InvalidRequestError
 from grokgate.simulator.uploads import sample_file, tiny_png
 from tests.support import API_KEY, Gateway, GatewayFactory, Sim
 
 MODEL = "grok-4.20-fast"
 PDF = b"%PDF-1.4\nhello pdf\n%%EOF\n"
-
-
-def _translation_supports_images() -> bool:
-    """Whether the Chat Completions translation turns image parts into files (yet)."""
-    from grokgate.api.openai.schemas import ChatCompletionRequest
-    from grokgate.api.openai.translate import to_job
-
-    body = ChatCompletionRequest.model_validate(
-        {"model": MODEL, "messages": [user("hi", image("data:image/png;base64,AAAA"))]}
-    )
-    try:
-        job = to_job(body, show_reasoning=True)
-    except (InvalidRequestError, TypeError):
-        return False
-    return bool(getattr(job, "files", ()))
 
 
 def image(url: str) -> dict[str, Any]:
@@ -39,12 +23,6 @@ def image(url: str) -> dict[str, Any]:
 
 def user(text: str, *parts: dict[str, Any]) -> dict[str, Any]:
     return {"role": "user", "content": [{"type": "text", "text": text}, *parts]}
-
-
-pytestmark = pytest.mark.skipif(
-    not _translation_supports_images(),
-    reason="the Chat Completions translation does not accept image parts yet",
-)
 
 
 def post(gw: Gateway, *parts: dict[str, Any], stream: bool = False) -> httpx.Response:
@@ -159,15 +137,18 @@ def test_an_unsupported_image_type_is_400(make_gateway: GatewayFactory, sim: Sim
     assert sim.state.chat_requests() == []
 
 
-def test_an_upload_rejection_is_not_retried_on_another_account(
+async def test_an_upload_rejection_is_a_400_not_retried_and_not_held_against_the_account(
     make_gateway: GatewayFactory, sim: Sim
 ) -> None:
     gw = make_gateway()
     sim.state.max_upload_bytes = 10
     uri = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
     response = post(gw, image(uri))
-    assert response.status_code == 502, response.text
+    assert response.status_code == 400, response.text
     error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
     assert error["code"] == "upload_rejected" and "image-1.png" in error["message"]
     assert len(sim.state.upload_requests()) == 1
     assert sim.state.chat_requests() == []
+    accounts = (await gw.accounts()).values()
+    assert all(a.health == 1.0 and a.status == "active" and not a.leases for a in accounts)

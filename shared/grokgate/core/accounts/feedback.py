@@ -18,6 +18,7 @@ HEALTH: dict[Verdict, float] = {
     Verdict.UNAVAILABLE: 0.75,
     Verdict.CHALLENGED: 1.0,  # Cloudflare / anti-bot: the request, not the account
     Verdict.MODE_UNAVAILABLE: 1.0,  # our idea of its tier is wrong: a refresh fixes it
+    Verdict.REJECTED: 1.0,  # the client's input was refused: the account did nothing wrong
 }
 
 
@@ -38,8 +39,8 @@ def on_failure(
     verdict = error.verdict
     message = redact(f"{verdict.value}: {error.message}")
     refund = not accepted
-    if verdict is Verdict.CHALLENGED:
-        return Feedback(refund=refund)  # not the account's fault: retry, do not punish
+    if verdict in (Verdict.CHALLENGED, Verdict.REJECTED):
+        return Feedback(refund=refund)  # not the account's fault: do not punish
     status = _DEAD.get(verdict)
     exhausted_until: float | None = None
     if verdict is Verdict.RATE_LIMITED:

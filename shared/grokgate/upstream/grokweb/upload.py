@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from grokgate.errors import UpstreamError, UpstreamTimeoutError
+from grokgate.errors import UpstreamError, UpstreamRejectedError, UpstreamTimeoutError
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.classify import classify_http
 from grokgate.upstream.grokweb.request import api_headers
@@ -63,10 +63,9 @@ def parse_upload(raw: bytes, name: str) -> str:
     except ValidationError as exc:
         raise UpstreamError("grok.com's upload answer is not the expected JSON") from exc
     if reply.terminalError:
-        raise UpstreamError(
+        raise UpstreamRejectedError(
             f"grok.com rejected the upload of {name!r}: {_reason(reply.terminalError)}",
             code="upload_rejected",
-            retryable=False,
         )
     meta = reply.fileMetadata
     file_id = (meta.fileMetadataId or meta.fileId if meta else None) or reply.uploadId
