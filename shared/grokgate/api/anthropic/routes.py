@@ -6,8 +6,6 @@ path, such as ``messages[0].content[1].source``, in Anthropic's error format.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -24,8 +22,8 @@ from grokgate.api.anthropic.schemas import (
 from grokgate.api.anthropic.translate import parse_request, to_job, to_prompt
 from grokgate.api.deps import require_api_key, runtime_of
 from grokgate.api.sse import sse_response
+from grokgate.api.streams import begin
 from grokgate.core.usage import estimate_usage
-from grokgate.events import Event
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
 
@@ -47,15 +45,9 @@ async def create_message(body: JsonBody, request: Request) -> Response:
     if not wire.stream:
         message = await collect(reply, events)
         return Response(message.model_dump_json(), media_type="application/json")
-    try:
-        # Wait until an upstream accepted the request: failures until then are HTTP errors.
-        first = await anext(events)
-    except BaseException:
-        await events.aclose()
-        raise
-    return sse_response(
-        stream_events(reply, _chain(first, events)), ping=runtime.settings.keepalive_seconds
-    )
+    # Wait until an upstream accepted the request: failures until then are HTTP errors.
+    started = await begin(events)
+    return sse_response(stream_events(reply, started), ping=runtime.settings.keepalive_seconds)
 
 
 @router.post("/messages/count_tokens", response_model=CountTokensOut, responses=_ERRORS)
@@ -63,10 +55,3 @@ async def count_tokens_route(body: JsonBody) -> CountTokensOut:
     """The prompt's token count, as ``usage.input_tokens`` reports it; no account is used."""
     prompt = to_prompt(parse_request(CountTokensRequest, body))
     return CountTokensOut(input_tokens=estimate_usage(prompt, "", "").prompt_tokens)
-
-
-async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
-    async with aclosing(rest):
-        yield first
-        async for event in rest:
-            yield event

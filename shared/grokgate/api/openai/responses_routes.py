@@ -6,9 +6,6 @@ grokgate stores no response (``store`` is always ``false``): ``GET`` and ``DELET
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -18,8 +15,8 @@ from grokgate.api.openai.responses_schemas import ResponseOut, ResponsesRequest
 from grokgate.api.openai.responses_translate import to_plan
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.sse import sse_response
-from grokgate.errors import NotFoundError, UpstreamStreamError
-from grokgate.events import Event
+from grokgate.api.streams import begin
+from grokgate.errors import NotFoundError
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 _STREAM_DOC = {
@@ -42,17 +39,9 @@ async def create_response(body: ResponsesRequest, request: Request) -> Response:
     if not body.stream:
         out = await collect(builder, events)
         return Response(out.model_dump_json(), media_type="application/json")
-    try:
-        # Wait until an upstream accepted the request: failures until then are HTTP errors.
-        first = await anext(events)
-    except StopAsyncIteration:
-        raise UpstreamStreamError("the upstream answer ended before it began") from None
-    except BaseException:
-        await events.aclose()
-        raise
-    return sse_response(
-        stream_events(builder, _chain(first, events)), ping=runtime.settings.keepalive_seconds
-    )
+    # Wait until an upstream accepted the request: failures until then are HTTP errors.
+    started = await begin(events)
+    return sse_response(stream_events(builder, started), ping=runtime.settings.keepalive_seconds)
 
 
 def _not_stored(response_id: str) -> NotFoundError:
@@ -72,10 +61,3 @@ async def retrieve_response(response_id: str) -> Response:
 @router.delete("/responses/{response_id}", responses=_ERRORS)
 async def delete_response(response_id: str) -> Response:
     raise _not_stored(response_id)
-
-
-async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
-    async with aclosing(rest):
-        yield first
-        async for event in rest:
-            yield event

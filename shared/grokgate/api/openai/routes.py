@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -19,8 +16,8 @@ from grokgate.api.openai.schemas import (
 )
 from grokgate.api.openai.translate import to_job
 from grokgate.api.sse import sse_response
+from grokgate.api.streams import begin
 from grokgate.core.registry import CREATED, ModelSpec, list_models, resolve
-from grokgate.events import Event
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 
@@ -56,21 +53,10 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
     if not body.stream:
         completion = await collect(answer, events)
         return Response(completion.model_dump_json(), media_type="application/json")
-    try:
-        # Wait until an upstream accepted the request: failures until then are HTTP errors.
-        first = await anext(events)
-    except BaseException:
-        await events.aclose()
-        raise
+    # Wait until an upstream accepted the request: failures until then are HTTP errors.
+    started = await begin(events)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return sse_response(
-        stream_chunks(answer, _chain(first, events), include_usage=include_usage),
+        stream_chunks(answer, started, include_usage=include_usage),
         ping=runtime.settings.keepalive_seconds,
     )
-
-
-async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
-    async with aclosing(rest):
-        yield first
-        async for event in rest:
-            yield event
