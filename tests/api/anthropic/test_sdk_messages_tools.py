@@ -135,3 +135,23 @@ def test_base64_image_block_is_uploaded(gateway: str, sim: Sim) -> None:
     body = sim.state.chat_requests()[-1].body
     assert body["message"] == "[user]: What is in this image?"
     assert len(body["fileAttachments"]) == 1
+
+
+def test_tool_loop_streamed_both_turns(gateway: str) -> None:
+    c = client(gateway)
+    history: list[anthropic.types.MessageParam] = [{"role": "user", "content": ASK}]
+    with c.messages.stream(model=FAST, max_tokens=256, messages=history, tools=[WEATHER]) as s:
+        first = s.get_final_message()
+    call = next(b for b in first.content if b.type == "tool_use")
+    assert first.stop_reason == "tool_use" and call.input == {"city": "Paris"}
+    history += [
+        {"role": "assistant", "content": first.content},  # type: ignore[typeddict-item]
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "snow"}],
+        },
+    ]
+    with c.messages.stream(model=FAST, max_tokens=256, messages=history, tools=[WEATHER]) as s:
+        text = "".join(s.text_stream)
+        second = s.get_final_message()
+    assert text == "Tool result received: snow" and second.stop_reason == "end_turn"

@@ -171,3 +171,18 @@ def test_text_before_the_call_is_its_own_message(gateway: str) -> None:
     kinds = [o.type for o in out.output]
     assert kinds == ["message", "function_call"]
     assert out.output_text.strip() == "Let me check that."
+
+
+def test_two_step_loop_streamed_with_the_stream_helper(gateway: str) -> None:
+    c = client(gateway)
+    history: list[Any] = [{"role": "user", "content": ASK}]
+    with c.responses.stream(model=FAST, input=history, tools=[WEATHER]) as stream:
+        first = stream.get_final_response()
+    [call] = calls(first)
+    assert json.loads(call.arguments) == {"city": "Paris"}
+    history += [as_input(call), result(call, "rain")]
+    with c.responses.stream(model=FAST, input=history, tools=[WEATHER]) as stream:
+        text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+        second = stream.get_final_response()
+    assert text == second.output_text == "Tool result received: rain"
+    assert second.status == "completed" and calls(second) == []
