@@ -7,13 +7,14 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from grokgate.config import Settings
+from grokgate.events import Event
 from grokgate.simulator.state import SimState
 from grokgate.stores.records import Account
 from grokgate.stores.sqlite import SqliteAccountStore
@@ -148,3 +149,29 @@ class AtomicMotoServer:
             self._server.shutdown()
         if self._thread is not None:
             self._thread.join()
+
+
+class ScriptedEvents:
+    """An event stream stand-in: plays ``events``, then raises ``fail`` if given; records how
+    many events were pulled and whether the stream was closed."""
+
+    def __init__(self, events: Sequence[Event], fail: BaseException | None = None) -> None:
+        self.events = events
+        self.fail = fail
+        self.closed = False
+        self.sent = 0
+
+    async def stream(self) -> AsyncIterator[Event]:
+        try:
+            for event in self.events:
+                self.sent += 1
+                yield event
+            if self.fail is not None:
+                raise self.fail
+        finally:
+            self.closed = True
+
+
+def scripted(events: Sequence[Event], fail: BaseException | None = None) -> AsyncIterator[Event]:
+    """``events`` as an async stream (then ``fail`` raised, if given)."""
+    return ScriptedEvents(events, fail).stream()

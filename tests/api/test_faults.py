@@ -10,15 +10,12 @@ import openai
 import pytest
 
 from grokgate.stores.records import Status, account_id_for
+from tests.sdk import openai_client as client
 from tests.support import ALL_TOKENS, API_KEY, GatewayFactory, Sim
 
 SUPER = [t for t in ALL_TOKENS if "super" in t]
 MSG = [{"role": "user", "content": "fault test"}]
 MODEL = "grok-4.20-0309"  # auto mode: super accounts first, then heavy
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def first_pick() -> str:

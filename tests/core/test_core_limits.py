@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from grokgate.core.limits import limit_output
 from grokgate.core.usage import count_tokens, truncate_tokens
 from grokgate.events import Event, Finish, ReasoningDelta, TextDelta, ToolCall
+from tests.support import ScriptedEvents
 
 
-class Source:
-    def __init__(self, events: list[Event]) -> None:
-        self.events = events
-        self.closed = False
-        self.sent = 0
-
-    async def __call__(self) -> AsyncIterator[Event]:
-        try:
-            for event in self.events:
-                self.sent += 1
-                yield event
-        finally:
-            self.closed = True
-
-
-async def run(events: list[Event], limit: int) -> tuple[list[Event], Source]:
-    source = Source(events)
-    return [e async for e in limit_output(source(), limit)], source
+async def run(events: list[Event], limit: int) -> tuple[list[Event], ScriptedEvents]:
+    source = ScriptedEvents(events)
+    return [e async for e in limit_output(source.stream(), limit)], source
 
 
 async def test_under_the_limit_nothing_changes() -> None:

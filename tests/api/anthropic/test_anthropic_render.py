@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -23,16 +22,10 @@ from grokgate.events import (
     TextDelta,
     ToolCall,
 )
+from tests.support import scripted
 
 STREAM_EVENT: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
 CALL = ToolCall("call_0123456789abcdef", "get_weather", '{"city":"Paris"}')
-
-
-async def scripted(events: list[Event], fail: Exception | None = None) -> AsyncIterator[Event]:
-    for event in events:
-        yield event
-    if fail is not None:
-        raise fail
 
 
 async def wire(events: list[Event], *, thinking: bool = True, fail: Exception | None = None):  # type: ignore[no-untyped-def]

@@ -9,19 +9,13 @@ import httpx
 import pytest
 
 from grokgate.simulator.answers import final_text, thinking_text
+from tests.sdk import anthropic_aclient as aclient
+from tests.sdk import anthropic_client as client
 from tests.support import API_KEY, Sim
 
 FAST = "grok-4.20-fast"  # fast mode: no reasoning
 THINKER = "grok-4.20-0309"  # auto mode: the simulator thinks
 THINK = {"type": "enabled", "budget_tokens": 2048}
-
-
-def client(base: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=base, api_key=API_KEY, max_retries=0, timeout=20)
-
-
-def aclient(base: str) -> anthropic.AsyncAnthropic:
-    return anthropic.AsyncAnthropic(base_url=base, api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def user(text: str) -> list[anthropic.types.MessageParam]:

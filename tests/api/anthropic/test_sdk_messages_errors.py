@@ -8,15 +8,12 @@ import anthropic
 import httpx
 import pytest
 
+from tests.sdk import anthropic_client as client
 from tests.support import ALL_TOKENS, API_KEY, GatewayFactory, Sim
 
 FAST = "grok-4.20-fast"
 MSG: list[anthropic.types.MessageParam] = [{"role": "user", "content": "hi"}]
 SUPER = [t for t in ALL_TOKENS if "super" in t]
-
-
-def client(base: str, key: str = API_KEY) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=base, api_key=key, max_retries=0, timeout=20)
 
 
 def assert_anthropic_error(body: object, type_: str) -> str:

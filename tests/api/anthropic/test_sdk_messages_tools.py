@@ -15,7 +15,8 @@ from typing import Any
 import anthropic
 
 from grokgate.simulator.answers import final_text
-from tests.support import API_KEY, Sim
+from tests.sdk import anthropic_client as client
+from tests.support import Sim
 
 FAST = "grok-4.20-fast"
 WEATHER: dict[str, Any] = {
@@ -28,10 +29,6 @@ WEATHER: dict[str, Any] = {
     },
 }
 ASK = 'call get_weather {"city": "Paris"}'
-
-
-def client(base: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=base, api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def png_1x1() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from openai.types.responses import Response, ResponseStreamEvent
@@ -12,6 +11,7 @@ from pydantic import TypeAdapter
 from grokgate.api.openai.responses_render import ResponseBuilder
 from grokgate.api.openai.responses_schemas import EchoedRequest
 from grokgate.events import Event
+from tests.support import scripted
 
 SDK_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 PROMPT = "[user]: hi"
@@ -43,8 +43,4 @@ def types(wire: list[dict[str, Any]]) -> list[str]:
     return [d["type"].removeprefix("response.") for d in wire]
 
 
-async def script(events: list[Event], error: BaseException | None = None) -> AsyncIterator[Event]:
-    for event in events:
-        yield event
-    if error is not None:
-        raise error
+script = scripted  # events as a stream, then an optional error

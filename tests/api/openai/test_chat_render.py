@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from grokgate.api.openai.render import Answer, collect, stream_chunks
 from grokgate.events import Event, Finish, SearchSource, Sources, TextDelta, ToolCall
+from tests.support import scripted
 
 CALL = ToolCall("call_0123456789abcdef01234567", "get_weather", '{"city":"Paris"}')
 URL = "https://example.com/grok-sim/1"
-
-
-async def scripted(events: list[Event]) -> AsyncIterator[Event]:
-    for event in events:
-        yield event
 
 
 async def chunks(answer: Answer, events: list[Event]) -> list[dict[str, object]]:

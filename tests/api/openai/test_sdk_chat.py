@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-import openai
 import pytest
 
 from grokgate.core.registry import list_models
 from grokgate.simulator.answers import rendered_text
-from tests.support import API_KEY, Sim
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
-
-
-def aclient(base: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
+from tests.sdk import openai_aclient as aclient
+from tests.sdk import openai_client as client
+from tests.support import Sim
 
 
 def echo(flattened: str, user_text: str) -> str:

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import openai
-
 from grokgate.simulator.answers import SEARCH_URLS, rendered_text
-from tests.support import API_KEY
+from tests.sdk import openai_client as client
 
 MODEL = "grok-4.20-0309-non-reasoning"
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def test_search_citations_are_links_and_annotations(gateway: str) -> None:

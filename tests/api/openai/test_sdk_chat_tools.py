@@ -13,7 +13,8 @@ from typing import Any
 import openai
 import pytest
 
-from tests.support import API_KEY, Sim
+from tests.sdk import openai_client as client
+from tests.support import Sim
 
 MODEL = "grok-4.20-0309-non-reasoning"
 WEATHER: dict[str, Any] = {
@@ -33,10 +34,6 @@ TIME: dict[str, Any] = {
     "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}},
 }
 ASK = {"role": "user", "content": 'What is the weather? call get_weather {"city": "Paris"}'}
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def stream_answer(base: str, **kwargs: Any) -> tuple[str, dict[int, dict[str, str]], str | None]:

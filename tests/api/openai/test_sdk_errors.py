@@ -6,13 +6,10 @@ import httpx
 import openai
 import pytest
 
+from tests.sdk import openai_client as client
 from tests.support import ALL_TOKENS, API_KEY, GatewayFactory, Sim
 
 MSG = [{"role": "user", "content": "hi"}]
-
-
-def client(base: str, key: str = API_KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0, timeout=20)
 
 
 def assert_openai_error(body: object, *, type_: str, code: str | None = None) -> dict:

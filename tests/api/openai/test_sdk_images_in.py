@@ -10,16 +10,13 @@ import openai
 import pytest
 
 from grokgate.simulator.uploads import tiny_png
-from tests.support import API_KEY, GatewayFactory, Sim
+from tests.sdk import openai_client as client
+from tests.support import GatewayFactory, Sim
 
 MODEL = "grok-4.20-fast"
 PNG = tiny_png()
 DATA_URI = "data:image/png;base64," + base64.b64encode(PNG).decode()
 NOTE = f" [files: image-1.png (image/png, {len(PNG)} bytes)]"
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def uploaded(sim: Sim) -> bytes:

@@ -10,18 +10,12 @@ import pytest
 from openai.types.responses import Response
 
 from grokgate.simulator.answers import SEARCH_URLS, rendered_text
+from tests.sdk import openai_aclient as aclient
+from tests.sdk import openai_client as client
 from tests.support import ALL_TOKENS, API_KEY, Sim
 
 REASONING = "grok-4.20-0309"  # mode auto: the simulator thinks
 FAST = "grok-4.20-0309-non-reasoning"
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
-
-
-def aclient(base: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def echo(flattened: str, user_text: str) -> str:

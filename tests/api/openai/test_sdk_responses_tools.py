@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import openai
 from openai.types.responses import Response, ResponseFunctionToolCall
 
-from tests.support import API_KEY, Sim
+from tests.sdk import openai_client as client
+from tests.support import Sim
 
 FAST = "grok-4.20-0309-non-reasoning"
 REASONING = "grok-4.20-0309"
@@ -36,10 +36,6 @@ TIME: Any = {
     "strict": False,
 }
 ASK = 'call get_weather {"city": "Paris"}'
-
-
-def client(base: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{base}/v1", api_key=API_KEY, max_retries=0, timeout=20)
 
 
 def calls(out: Response) -> list[ResponseFunctionToolCall]:

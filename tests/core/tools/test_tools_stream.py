@@ -22,29 +22,13 @@ from grokgate.events import (
 )
 from tests.core.chat_support import SERVED, SPEC, Harness
 from tests.core.tools.sieve_support import NAMED_SEARCH, TOOLS, block
+from tests.support import ScriptedEvents
 
 PARIS = block([("get_weather", {"city": "Paris"})])
 
 
-class Source:
-    """An upstream stand-in that records whether it was closed."""
-
-    def __init__(self, events: Sequence[Event]) -> None:
-        self.events = events
-        self.closed = False
-        self.sent = 0
-
-    async def stream(self) -> AsyncIterator[Event]:
-        try:
-            for event in self.events:
-                self.sent += 1
-                yield event
-        finally:
-            self.closed = True
-
-
 async def _run(events: Sequence[Event], tools: ToolSet = TOOLS) -> list[Event]:
-    return [e async for e in sieve_events(Source(events).stream(), tools)]
+    return [e async for e in sieve_events(ScriptedEvents(events).stream(), tools)]
 
 
 def _chunks(text: str, size: int) -> list[Event]:
@@ -111,7 +95,7 @@ async def test_text_after_finish_is_dropped_once_tools_were_called() -> None:
 
 
 async def test_closing_early_closes_the_source() -> None:
-    source = Source([TextDelta("a"), TextDelta("b"), TextDelta("c"), Finish()])
+    source = ScriptedEvents([TextDelta("a"), TextDelta("b"), TextDelta("c"), Finish()])
     async with aclosing(sieve_events(source.stream(), TOOLS)) as stream:
         async for _ in stream:
             break
