@@ -7,11 +7,11 @@ ends its stream with an error event instead.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 
 from grokgate.errors import UpstreamStreamError
-from grokgate.events import Event
+from grokgate.events import Event, Finish
 
 
 async def begin(events: AsyncGenerator[Event, None]) -> AsyncIterator[Event]:
@@ -34,3 +34,17 @@ async def _chain(first: Event, rest: AsyncGenerator[Event, None]) -> AsyncIterat
         yield first
         async for event in rest:
             yield event
+
+
+async def consume(events: AsyncIterator[Event], add: Callable[[Event], None]) -> None:
+    """Feed every event of a non-streamed answer to ``add`` (closing ``events`` after).
+
+    An answer that ends without :class:`Finish` is an upstream failure, never a short 200.
+    """
+    finished = False
+    async with aclosing(events):  # type: ignore[type-var]
+        async for event in events:
+            add(event)
+            finished = finished or isinstance(event, Finish)
+    if not finished:
+        raise UpstreamStreamError("the upstream answer ended without finishing")

@@ -45,6 +45,7 @@ from grokgate.api.anthropic.schemas import (
     UsageOut,
 )
 from grokgate.api.sse import data_event
+from grokgate.api.streams import consume
 from grokgate.core.usage import count_tokens, estimate_usage
 from grokgate.errors import GrokGateError, UpstreamStreamError
 from grokgate.events import Event, Finish, ReasoningDelta, TextDelta, ToolCall
@@ -224,11 +225,7 @@ def sse(event: StreamEventOut) -> ServerSentEvent:
 
 
 async def collect(reply: Reply, events: AsyncIterator[Event]) -> MessageOut:
-    async with aclosing(events):  # type: ignore[type-var]
-        async for event in events:
-            reply.add(event)
-    if reply.finish_reason is None:
-        raise UpstreamStreamError("the upstream answer ended without finishing")
+    await consume(events, reply.add)
     return reply.message()
 
 

@@ -28,6 +28,7 @@ from grokgate.api.openai.schemas import (
     UsageOut,
 )
 from grokgate.api.sse import data_event
+from grokgate.api.streams import consume
 from grokgate.core.citations import find_citations
 from grokgate.core.usage import estimate_usage
 from grokgate.errors import GrokGateError, UpstreamStreamError
@@ -150,11 +151,7 @@ def _call_json(call: ToolCall) -> str:
 
 
 async def collect(answer: Answer, events: AsyncIterator[Event]) -> ChatCompletionOut:
-    async with aclosing(events):
-        async for event in events:
-            answer.add(event)
-    if answer.finish_reason is None:
-        raise UpstreamStreamError("the upstream answer ended without finishing")
+    await consume(events, answer.add)
     return answer.completion()
 
 
