@@ -92,6 +92,16 @@ class MethodNotAllowedError(GrokGateError):
     code = "method_not_allowed"
 
 
+class ConflictError(GrokGateError):
+    """The request conflicts with earlier state (an ``Idempotency-Key`` reused for another
+    request)."""
+
+    status = 409
+    openai_type = "invalid_request_error"
+    anthropic_type = "invalid_request_error"
+    code = "conflict"
+
+
 class RequestTooLargeError(GrokGateError):
     status = 413
     openai_type = "invalid_request_error"
@@ -204,6 +214,12 @@ class UpstreamRejectedError(UpstreamError):
     def __init__(self, message: str, **kwargs: object) -> None:
         kwargs.setdefault("retryable", False)
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
+
+
+class ContentModeratedError(UpstreamRejectedError):
+    """grok.com's moderation withheld every result (image slots, a video)."""
+
+    code = "content_policy_violation"
 
 
 class UpstreamStreamError(UpstreamError):
