@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grokgate.core.registry import MODELS, ModelSpec, list_models, resolve
+from grokgate.core.registry import MODELS, Kind, ModelSpec, list_models, resolve
 from grokgate.errors import InvalidRequestError, ModelNotFoundError, NotFoundError
 from grokgate.stores.records import Tier
 
@@ -54,9 +54,30 @@ def test_ids_are_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
-def test_registry_lists_exactly_the_py2_chat_models() -> None:
-    assert {m.id for m in list_models()} == set(PY2_CHAT_MODELS)
+# §10 media tables (GO3: every tier may use Imagine): id → (quota group, kind, max n)
+MEDIA_MODELS: dict[str, tuple[str, Kind, int]] = {
+    "grok-imagine-image": ("image", Kind.IMAGE, 10),
+    "grok-imagine-image-pro": ("imagePro", Kind.IMAGE, 10),
+    "grok-imagine-image-lite": ("fast", Kind.IMAGE_LITE, 4),
+    "grok-imagine-image-edit": ("imageEdit", Kind.IMAGE_EDIT, 2),
+    "grok-imagine-video": ("video", Kind.VIDEO, 1),
+}
+
+
+def test_registry_lists_exactly_the_py2_chat_models_and_the_media_models() -> None:
+    assert {m.id for m in list_models()} == set(PY2_CHAT_MODELS) | set(MEDIA_MODELS)
     assert list_models() == MODELS
+    assert all(resolve(m).kind is Kind.CHAT for m in PY2_CHAT_MODELS)
+
+
+@pytest.mark.parametrize("model_id", sorted(MEDIA_MODELS))
+def test_media_models(model_id: str) -> None:
+    spec = resolve(model_id)
+    assert (spec.mode, spec.kind, spec.max_n) == MEDIA_MODELS[model_id]
+    assert spec.min_tier is B and not spec.reasoning
+    # lite images spend the fast chat quota, which basic accounts have; Imagine groups: any tier
+    assert spec.tier_order() == [B, S, H]
+    assert spec.pro is (model_id == "grok-imagine-image-pro")
 
 
 @pytest.mark.parametrize("model_id", sorted(PY2_CHAT_MODELS))
@@ -91,8 +112,10 @@ def test_tier_order_direction_follows_prefer_best(spec: ModelSpec) -> None:
         assert order[0] is spec.min_tier
 
 
-@pytest.mark.parametrize("spec", [m for m in MODELS if m.mode != "fast"], ids=lambda m: m.id)
-def test_basic_never_serves_a_non_fast_mode(spec: ModelSpec) -> None:
+@pytest.mark.parametrize(
+    "spec", [m for m in MODELS if m.mode != "fast" and m.kind is Kind.CHAT], ids=lambda m: m.id
+)
+def test_basic_never_serves_a_non_fast_chat_mode(spec: ModelSpec) -> None:
     assert Tier.BASIC not in spec.tier_order()
 
 

@@ -7,36 +7,60 @@ to grokgate without renaming models).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from grokgate.errors import InvalidRequestError, ModelNotFoundError
-from grokgate.stores.records import TIER_MODES, Tier
+from grokgate.stores.records import Tier, tier_has_mode
 
 CREATED = 1772668800  # 2026-03-05, when the 4.20 web models appeared
+
+
+class Kind(StrEnum):
+    """What a model produces, and so which service serves it."""
+
+    CHAT = "chat"
+    IMAGE = "image"  # text to image: the imagine WebSocket
+    IMAGE_LITE = "image_lite"  # text to image through a fast chat ("Drawing: ...")
+    IMAGE_EDIT = "image_edit"
+    VIDEO = "video"
+
+    @property
+    def is_image(self) -> bool:
+        return self in (Kind.IMAGE, Kind.IMAGE_LITE, Kind.IMAGE_EDIT)
 
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
     id: str
-    mode: str  # grok.com ``modeId``
+    mode: str  # grok.com ``modeId``, or the Imagine quota group of a media model
     min_tier: Tier
     prefer_best: bool = False  # try the highest tier first
     upstream: str = "grok_web"
     owned_by: str = "grokgate"
     description: str = ""
+    kind: Kind = Kind.CHAT
+    pro: bool = False  # the imagine WebSocket's ``enable_pro`` (quality model)
+    max_n: int = 1  # images one request may ask for
 
     @property
     def reasoning(self) -> bool:
         """Whether the mode thinks before answering (fast does not)."""
-        return self.mode != "fast"
+        return self.kind is Kind.CHAT and self.mode != "fast"
 
     def tier_order(self) -> list[Tier]:
         """Tiers that may serve this model, in the order they should be tried (§8.5)."""
-        tiers = [t for t in Tier if t.rank >= self.min_tier.rank and self.mode in TIER_MODES[t]]
+        tiers = [t for t in Tier if t.rank >= self.min_tier.rank and tier_has_mode(t, self.mode)]
         return sorted(tiers, key=lambda t: t.rank, reverse=self.prefer_best)
 
 
 def _web(mid: str, mode: str, tier: Tier, desc: str, prefer_best: bool = False) -> ModelSpec:
     return ModelSpec(mid, mode, tier, prefer_best=prefer_best, description=desc)
+
+
+def _media(
+    mid: str, mode: str, kind: Kind, desc: str, *, pro: bool = False, max_n: int = 1
+) -> ModelSpec:
+    return ModelSpec(mid, mode, Tier.BASIC, description=desc, kind=kind, pro=pro, max_n=max_n)
 
 
 _B, _S, _H = Tier.BASIC, Tier.SUPER, Tier.HEAVY
@@ -57,6 +81,14 @@ MODELS: tuple[ModelSpec, ...] = (
     _web("grok-4.20-expert", "expert", _S, "expert mode, best account first", prefer_best=True),
     _web("grok-4.20-heavy", "heavy", _H, "heavy mode", prefer_best=True),
     _web("grok-4.3-beta", "grok-420-computer-use-sa", _S, "Grok 4.3 beta"),
+    # Imagine (research note §6, §7, §10 GO3 table: every tier may use them)
+    _media("grok-imagine-image", "image", Kind.IMAGE, "Imagine text to image", max_n=10),
+    _media(
+        "grok-imagine-image-pro", "imagePro", Kind.IMAGE, "Imagine, quality", pro=True, max_n=10
+    ),
+    _media("grok-imagine-image-lite", "fast", Kind.IMAGE_LITE, "images from a fast chat", max_n=4),
+    _media("grok-imagine-image-edit", "imageEdit", Kind.IMAGE_EDIT, "Imagine image edit", max_n=2),
+    _media("grok-imagine-video", "video", Kind.VIDEO, "Imagine text/image to video"),
 )
 
 _BY_ID: dict[str, ModelSpec] = {m.id: m for m in MODELS}

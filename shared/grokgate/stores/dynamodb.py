@@ -22,13 +22,21 @@ from typing import Any
 from grokgate.errors import StoreUnavailableError
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.dynamo_codec import Expr, from_item, to_item, value
-from grokgate.stores.records import Account, QuotaSource, Status, from_doc, to_doc
+from grokgate.stores.records import (
+    MEDIA_MODES,
+    Account,
+    QuotaSource,
+    Status,
+    from_doc,
+    to_doc,
+)
 from grokgate.stores.transitions import (
     Feedback,
     new_health,
     quota_changes,
     take_slot,
     truncate_error,
+    untracked_media_quota,
 )
 
 KEY = "id"
@@ -183,8 +191,14 @@ class DynamoAccountStore(AccountStore):
         e.cond(f"{st} IN ({e.val(Status.ACTIVE.value)}, {e.val(Status.COOLING.value)})")
         e.cond(f"{e.name('cooldown_until')} <= {e.val(now)}")
         e.cond(f"size({leases}) < {e.name('max_inflight')}")
-        quota = current.quotas[window]
-        if quota.refilled(now):
+        quota = current.quotas.get(window)
+        if quota is None:  # an untracked Imagine group: charge nothing, unless it is tracked now
+            e.cond(f"attribute_not_exists({q})")
+        elif window in MEDIA_MODES and quota.remaining < 1:  # its spent time has passed
+            e.cond(f"{q}.{e.name('remaining')} < {e.val(1)}")
+            e.cond(f"{q}.{e.name('reset_at')} <= {e.val(now)}")
+            e.remove(q)
+        elif quota.refilled(now):
             e.cond(f"{q}.{e.name('remaining')} < {e.val(1)}")
             e.cond(f"{q}.{e.name('reset_at')} <= {e.val(now)}")
             e.set(f"{q}.{e.name('remaining')}", e.val(quota.total - 1))
@@ -284,7 +298,18 @@ def _quota_ops(e: Expr, fb: Feedback, base: Account | None) -> None:
     if fb.quota_mode is None:
         return
     q = f"{quotas}.{e.name(fb.quota_mode)}"
-    if fb.quota_exhausted_until is not None:
+    if fb.quota_exhausted_until is not None and fb.quota_mode in MEDIA_MODES:
+        # An Imagine group may be untracked: write the whole window (a 429 starts tracking it).
+        stored = base.quotas.get(fb.quota_mode) if base is not None else None
+        spent = (stored or untracked_media_quota()).model_copy(
+            update={
+                "remaining": 0,
+                "reset_at": fb.quota_exhausted_until,
+                "source": QuotaSource.ESTIMATED,
+            }
+        )
+        e.set(q, e.val(spent.model_dump(mode="json")))
+    elif fb.quota_exhausted_until is not None:
         e.cond(f"attribute_exists({q})")
         e.set(f"{q}.{e.name('remaining')}", e.val(0))
         e.set(f"{q}.{e.name('reset_at')}", e.val(fb.quota_exhausted_until))

@@ -42,6 +42,18 @@ DEFAULT_QUOTAS: dict[Tier, tuple[dict[str, int], float]] = {
 TIER_MODES: dict[Tier, frozenset[str]] = {t: frozenset(q) for t, (q, _) in DEFAULT_QUOTAS.items()}
 ALL_MODES: tuple[str, ...] = ("auto", "fast", "expert", "heavy", COMPUTER_USE)
 
+# grok.com's Imagine quota groups (research note §8.2, ``quota_info``): every tier may use them,
+# and a window is only tracked once grok.com reported it (quota_info) or refused with a 429;
+# until then an Imagine request is charged nothing (grok.com's numbers are unknown).
+MEDIA_MODES: frozenset[str] = frozenset({"image", "imagePro", "imageEdit", "video"})
+MEDIA_WINDOW_SECONDS = 86400.0
+
+
+def tier_has_mode(tier: Tier, mode: str) -> bool:
+    """Whether ``tier`` may use ``mode`` at all (Imagine groups: every tier)."""
+    return mode in MEDIA_MODES or mode in TIER_MODES[tier]
+
+
 # AUTO requests fall back to the FAST and then the EXPERT window when AUTO is spent (§8.5).
 _WINDOWS: dict[str, tuple[str, ...]] = {"auto": ("auto", "fast", "expert")}
 
@@ -141,7 +153,14 @@ class Account(BaseModel):
 
     def window_for(self, mode: str, now: float) -> str | None:
         """The quota window a request in ``mode`` would be charged to now, if any. Fallback
-        windows only serve accounts whose tier has the mode itself (basic never serves AUTO)."""
+        windows only serve accounts whose tier has the mode itself (basic never serves AUTO).
+        An Imagine group is usable while untracked, or when it has queries left, or once the
+        time it was spent until has passed."""
+        if mode in MEDIA_MODES:
+            quota = self.quotas.get(mode)
+            if quota is None or quota.remaining >= 1 or quota.reset_at <= now:
+                return mode
+            return None
         if mode not in self.quotas:
             return None
         for window in quota_windows(mode):
@@ -152,7 +171,7 @@ class Account(BaseModel):
 
     def can_serve(self, mode: str) -> bool:
         """Whether this account's tier has ``mode`` at all."""
-        return mode in self.quotas
+        return mode in MEDIA_MODES or mode in self.quotas
 
     def available(self, mode: str, now: float, pending: int = 0) -> bool:
         """May serve ``mode`` now, counting ``pending`` lease attempts not yet answered."""
@@ -164,10 +183,11 @@ class Account(BaseModel):
 
     def next_refill(self, mode: str) -> float | None:
         """When the earliest spent window for ``mode`` refills (None: nothing to wait for)."""
+        media = mode in MEDIA_MODES  # a spent Imagine group needs no known total
         waits = [
             q.reset_at
             for w in quota_windows(mode)
-            if (q := self.quotas.get(w)) is not None and q.remaining < 1 and q.total >= 1
+            if (q := self.quotas.get(w)) is not None and q.remaining < 1 and (q.total >= 1 or media)
         ]
         return min(waits) if waits else None
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from grokgate.stores.records import SERVING, Account, ModeQuota, QuotaSource, Status, Tier
+from grokgate.stores.records import (
+    MEDIA_MODES,
+    MEDIA_WINDOW_SECONDS,
+    SERVING,
+    Account,
+    ModeQuota,
+    QuotaSource,
+    Status,
+    Tier,
+)
 
 HEALTH_FLOOR = 0.05
 ERROR_LIMIT = 500  # characters of last_error kept
@@ -73,8 +82,13 @@ def take_slot(
     window = account.window_for(mode, now)
     if window is None:
         return None
-    quota = account.quotas[window]
-    if quota.refilled(now):
+    quotas = dict(account.quotas)
+    quota = quotas.get(window)
+    if quota is None or (window in MEDIA_MODES and quota.remaining < 1):
+        # An untracked Imagine group costs nothing; a spent one whose time has passed is
+        # untracked again until grok.com's numbers are read.
+        quotas.pop(window, None)
+    elif quota.refilled(now):
         quota = quota.model_copy(
             update={
                 "remaining": quota.total - 1,
@@ -82,16 +96,11 @@ def take_slot(
                 "source": QuotaSource.ESTIMATED,
             }
         )
+        quotas[window] = quota
     else:
-        quota = quota.model_copy(update={"remaining": quota.remaining - 1})
+        quotas[window] = quota.model_copy(update={"remaining": quota.remaining - 1})
     leases[lease_id] = expires_at
-    updated = account.model_copy(
-        update={
-            "leases": leases,
-            "quotas": {**account.quotas, window: quota},
-            "last_used_at": now,
-        }
-    )
+    updated = account.model_copy(update={"leases": leases, "quotas": quotas, "last_used_at": now})
     return window, updated
 
 
@@ -128,12 +137,19 @@ def apply(account: Account, fb: Feedback, drop_leases: Iterable[str] = ()) -> Ac
     return account.model_copy(update=update) if update else account
 
 
+def untracked_media_quota() -> ModeQuota:
+    """The stand-in for an Imagine group nobody has counted yet (its total is unknown)."""
+    return ModeQuota(remaining=0, total=0, window=MEDIA_WINDOW_SECONDS)
+
+
 def quota_changes(current: Mapping[str, ModeQuota], fb: Feedback) -> dict[str, ModeQuota] | None:
     """The new quota map after ``fb``, or None when ``fb`` leaves quotas alone."""
     if fb.quotas is None and fb.quota_mode is None:
         return None
     quotas = dict(fb.quotas or {}) if fb.replace_quotas else {**current, **(fb.quotas or {})}
     quota = quotas.get(fb.quota_mode) if fb.quota_mode else None
+    if quota is None and fb.quota_mode in MEDIA_MODES and fb.quota_exhausted_until is not None:
+        quota = untracked_media_quota()  # a 429 starts tracking an Imagine group
     if quota is not None and fb.quota_exhausted_until is not None:
         quotas[fb.quota_mode] = quota.model_copy(  # type: ignore[index]
             update={

@@ -14,14 +14,21 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from grokgate.core.accounts.feedback import on_account_error
 from grokgate.core.accounts.tiers import detect_tier
 from grokgate.errors import GrokGateError, UpstreamError, Verdict
 from grokgate.logs import get_logger, redact
 from grokgate.stores.base import AccountStore
-from grokgate.stores.records import ALL_MODES, Account, ModeQuota, QuotaSource, Tier
+from grokgate.stores.records import (
+    ALL_MODES,
+    MEDIA_MODES,
+    Account,
+    ModeQuota,
+    QuotaSource,
+    Tier,
+)
 from grokgate.upstream.grokweb.ratelimits import RateLimits
 
 __all__ = ["QuotaFetcher", "QuotaSync", "RefreshOutcome"]
@@ -33,6 +40,32 @@ _REFRESH = "*"  # the task key's mode slot for a full refresh
 
 class QuotaFetcher(Protocol):
     async def rate_limits(self, account: Account, mode: str) -> RateLimits: ...
+
+
+class ImagineQuotaFetcher(Protocol):
+    """Reads ``/rest/media/imagine/quota_info`` (§8.2): group → window (None: not reported).
+
+    A window has ``available``, ``remaining``, ``window`` (seconds) and ``next_available_at``.
+    """
+
+    async def imagine_quota(self, account: Account) -> dict[str, Any]: ...
+
+
+def media_quota(window: Any, stored: ModeQuota | None, now: float) -> ModeQuota:
+    """An Imagine group's window from ``quota_info`` (which reports no total: the largest count
+    seen stands in for it)."""
+    remaining = int(window.remaining) if window.available else 0
+    length = float(window.window) if window.window and window.window > 0 else 86400.0
+    reset_at = window.next_available_at if remaining < 1 and window.next_available_at else None
+    total = max(remaining, stored.total if stored is not None else 0)
+    return ModeQuota(
+        remaining=remaining,
+        total=total,
+        window=length,
+        reset_at=reset_at if reset_at is not None else now + length,
+        synced_at=now,
+        source=QuotaSource.UPSTREAM,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +197,8 @@ class QuotaSync:
             quota = self._quota(limits, account.quotas.get(mode), now)
             if quota is not None:
                 quotas[mode] = quota
+        for group in MEDIA_MODES & account.quotas.keys():  # read by sync_media, not here
+            quotas[group] = account.quotas[group]
         if not quotas:
             error = "grok.com reported no quota for any mode; the stored quotas are kept"
             log.warning("quota refresh of %s: %s", account.id, error)
@@ -182,6 +217,8 @@ class QuotaSync:
         has no quota for a mode it holds, its tier may have changed: a full refresh is
         scheduled.
         """
+        if mode in MEDIA_MODES:
+            return await self.sync_media(account)
         try:
             limits = await self._fetch(account, mode)
         except Exception as exc:
@@ -195,6 +232,29 @@ class QuotaSync:
                 self.schedule_refresh(account)
             return account
         return await self.store.sync_quotas(account.id, {mode: quota})
+
+    async def sync_media(self, account: Account) -> Account | None:
+        """Read the Imagine groups (``quota_info``) and store the ones grok.com reports."""
+        reader = getattr(self.fetcher, "imagine_quota", None)
+        if reader is None:
+            return account
+        try:
+            async with self._limit:
+                windows = await reader(account)
+        except Exception as exc:
+            after, _ = await self._failed(account, exc)
+            return after
+        now = self.clock()
+        quotas = {
+            group: media_quota(window, account.quotas.get(group), now)
+            for group, window in windows.items()
+            if group in MEDIA_MODES
+            and window is not None
+            and not _held_by_a_429(account.quotas.get(group), now)  # grok's 429 stands
+        }
+        if not quotas:
+            return account
+        return await self.store.sync_quotas(account.id, quotas)
 
     # --- background ------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from grokgate.core.registry import ModelSpec
 from grokgate.stores.records import Account
 
+UNTRACKED_REMAINING = 1  # what an untracked Imagine group counts as in the score
 RECENT_USE_WINDOW = 15.0  # seconds during which a just-used account is slightly penalised
 
 
@@ -18,7 +19,11 @@ def score(account: Account, mode: str, now: float, pending: int = 0) -> float:
     ``inflight`` counts ``pending`` lease attempts this instance has not seen answered yet.
     """
     window = account.window_for(mode, now)
-    remaining = account.quotas[window].remaining_at(now) if window else 0
+    quota = account.quotas.get(window) if window else None
+    if window and quota is None:
+        remaining = UNTRACKED_REMAINING  # an Imagine group nobody has counted yet
+    else:
+        remaining = quota.remaining_at(now) if quota is not None else 0
     remaining = max(0, remaining - pending)
     value = (
         account.health * 100
