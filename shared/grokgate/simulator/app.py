@@ -1,10 +1,11 @@
 """The grok.com simulator as a Starlette app (see ``create_app``).
 
-Fault notes: ``cut`` raises :class:`SimulatedCut` inside the body iterator after ``after``
-frames, so uvicorn closes the socket mid-chunked-body (an httpx client sees
-``RemoteProtocolError``); the matching uvicorn error log is filtered out. ``truncate`` ends the
-same stream cleanly (EOF without ``modelResponse``/``finalMetadata``). Both consume quota, as a
-normal answer does; ``slow`` sleeps ``delay`` seconds and then answers normally.
+Fault notes: ``cut`` drops the chat stream uncleanly after ``after`` frames and ``truncate``
+ends it cleanly (see :mod:`.wire`). Both consume quota, as a normal answer does; ``slow`` sleeps
+``delay`` seconds and then answers normally. Media requests on ``conversations/new`` (a
+``modelName`` without ``modeId``, or a ``Drawing: `` chat in ``fast``) are built by
+:mod:`.media` and go through the same prelude and chat faults; media faults (``MEDIA_FAULTS``)
+posted to ``/__sim/faults`` go to ``SimState.media``.
 """
 
 from __future__ import annotations
@@ -12,101 +13,49 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
 
 from . import uploads
 from .answers import answer_frames, conversation_frame, stream_error_frame
+from .imagine import IMAGINE_PATH, ImagineSocket
+from .media import POST_CREATE_PATH, QUOTA_INFO_PATH, MediaHandlers, is_lite, is_media_request
+from .media_state import MEDIA_FAULTS
 from .state import (
     CHAT_PATH,
     MODES,
     RATE_LIMITS_PATH,
     UPLOAD_PATH,
-    InjectedFault,
     RecordedRequest,
     SimState,
     SimUpload,
 )
 from .statsig import DEMO_CONSTANTS, StatsigConstants, sign, verify
+from .wire import (
+    ANTI_BOT,
+    HTTP_FAULTS,
+    INVALID_CREDENTIALS,
+    TOO_MANY,
+    Plan,
+    SimulatedCut,
+    err,
+    http_fault,
+    install_log_filter,
+    iso,
+    stream,
+)
 
 __all__ = ["SimulatedCut", "cf_bm_for", "create_app"]
 
 _INVALID = object()
-
-CF_CHALLENGE_HTML = (
-    '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
-    '<meta http-equiv="refresh" content="360"></head><body><div class="main-wrapper">'
-    "Enable JavaScript and cookies to continue</div><script>window._cf_chl_opt={cType:"
-    "'managed'};</script><script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/"
-    'v1?ray=sim"></script></body></html>'
-)
-BAD_GATEWAY_HTML = (
-    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
-    "</center><hr><center>cloudflare</center></body></html>"
-)
-
-
-def _err(code: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": []}}
-
-
-INVALID_CREDENTIALS = _err(
-    16, "Failed to look up session ID. [WKE=unauthorized:invalid-credentials]"
-)
-ANTI_BOT = _err(7, "Request rejected by anti-bot rules.")
-BLOCKED = _err(7, "User is blocked: Bot abuse - free tier account [WKE=unauthorized:blocked-user]")
-TOO_MANY = _err(8, "Too many requests")
-_HTTP_FAULTS: dict[str, tuple[int, dict[str, Any] | str]] = {
-    "401": (401, INVALID_CREDENTIALS),
-    "403_cf": (403, CF_CHALLENGE_HTML),
-    "403_antibot": (403, ANTI_BOT),
-    "403_blocked": (403, BLOCKED),
-    "429": (429, TOO_MANY),
-    "500": (500, _err(13, "Failed to send request.")),
-    "502": (502, BAD_GATEWAY_HTML),
-    "503": (503, _err(14, "Service temporarily unavailable.")),
-}
-
-
-class SimulatedCut(Exception):
-    """Raised inside a chat stream to drop the connection uncleanly (fault ``cut``)."""
-
-
-class _CutLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        stack = [exc]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, SimulatedCut):
-                return False
-            if isinstance(item, BaseExceptionGroup):
-                stack.extend(item.exceptions)
-        return True
-
-
-def _install_log_filter() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _CutLogFilter) for f in logger.filters):
-        logger.addFilter(_CutLogFilter())
-
-
-def _line(obj: Any) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def cf_bm_for(token: str) -> str:
@@ -138,6 +87,7 @@ class _Simulator:
         self.window_s = window_s
         self.token_delay = token_delay
         self.clock = clock
+        self.media = MediaHandlers(state, clock, self._prelude)
 
     # shared prelude ------------------------------------------------------------------------
     async def _prelude(self, request: Request, path: str) -> tuple[str, Any] | Response:
@@ -189,45 +139,65 @@ class _Simulator:
         if isinstance(pre, Response):
             return pre
         token, body = pre
-        problem = _validate_chat(body)
-        if problem:
-            return JSONResponse(_err(3, problem), status_code=400)
-        files = self._attached(token, body)
-        if isinstance(files, str):
-            return JSONResponse(_err(3, files), status_code=400)
-        message: str = body["message"]
-        mode: str = body["modeId"]
+        plan = self.media.plan(token, body) if is_media_request(body) else self._plan(token, body)
+        if isinstance(plan, Response):
+            return plan
         fault = self.state.take_fault(token)
         if fault is not None and fault.name == "slow":
             await asyncio.sleep(fault.delay)
-        elif fault is not None and fault.name in _HTTP_FAULTS:
-            return _http_fault(fault)
-        now = _iso(self.clock())
-        head = conversation_frame(str(uuid.uuid4()), now)
+        elif fault is not None and fault.name in HTTP_FAULTS:
+            return http_fault(fault)
+        head = conversation_frame(str(uuid.uuid4()), iso(self.clock()))
         if fault is not None and fault.name == "inband_error":
-            return self._stream([head, {"error": {"code": 8, "message": "rate limited"}}])
+            return stream([head, {"error": {"code": 8, "message": "rate limited"}}])
         if fault is not None and fault.name == "inband_response_error":
             text = "ResourceExhausted: perf_based_admission_controller"
-            return self._stream([head, stream_error_frame(text)])
-        if not self.state.accounts[token].can_use(mode):
+            return stream([head, stream_error_frame(text)])
+        if not plan.allowed:
             text = "Model not available for this account"
-            return self._stream([head, stream_error_frame(text, model_not_available=True)])
-        retry_after = self.state.consume(token, mode)
+            return stream([head, stream_error_frame(text, model_not_available=True)])
+        retry_after = plan.consume()
         if retry_after is not None:
             return JSONResponse(TOO_MANY, 429, headers={"retry-after": str(retry_after)})
-        frames = answer_frames(
-            message,
-            mode,
-            user_response_id=str(uuid.uuid4()),
-            response_id=str(uuid.uuid4()),
-            create_time=now,
-            end_time=_iso(self.clock()),
-            files=files,
-        )
+        frames = [head, *plan.frames()]
         if fault is not None and fault.name in ("cut", "truncate"):
-            clean = fault.name == "truncate"
-            return self._stream([head, *frames], stop_after=fault.after, clean=clean)
-        return self._stream([head, *frames])
+            return stream(
+                frames,
+                token_delay=self.token_delay,
+                stop_after=fault.after,
+                clean=fault.name == "truncate",
+            )
+        return stream(frames, token_delay=self.token_delay)
+
+    def _plan(self, token: str, body: Any) -> Plan | Response:
+        """A chat (echo answer, or lite images for ``Drawing: `` in ``fast``), or the 400."""
+        problem = _validate_chat(body)
+        if problem:
+            return JSONResponse(err(3, problem), status_code=400)
+        files = self._attached(token, body)
+        if isinstance(files, str):
+            return JSONResponse(err(3, files), status_code=400)
+        message: str = body["message"]
+        mode: str = body["modeId"]
+
+        def frames() -> list[Any]:
+            if is_lite(body):
+                return self.media.lite_frames(token, body)
+            return answer_frames(
+                message,
+                mode,
+                user_response_id=str(uuid.uuid4()),
+                response_id=str(uuid.uuid4()),
+                create_time=iso(self.clock()),
+                end_time=iso(self.clock()),
+                files=files,
+            )
+
+        return Plan(
+            frames=frames,
+            consume=lambda: self.state.consume(token, mode),
+            allowed=self.state.accounts[token].can_use(mode),
+        )
 
     def _attached(self, token: str, body: dict[str, Any]) -> list[SimUpload] | str:
         """The uploads ``fileAttachments`` names (all ``token``'s own), or the 400 message."""
@@ -245,23 +215,6 @@ class _Simulator:
     async def upload(self, request: Request) -> Response:
         return await uploads.upload(self.state, request, self.clock)
 
-    def _stream(
-        self, frames: list[dict[str, Any]], *, stop_after: int | None = None, clean: bool = True
-    ) -> StreamingResponse:
-        delay = self.token_delay
-
-        async def body() -> AsyncIterator[bytes]:
-            for sent, frame in enumerate(frames):
-                if stop_after is not None and sent >= stop_after:
-                    if clean:
-                        return
-                    raise SimulatedCut(f"simulated connection cut after {sent} frames")
-                if delay > 0 and "token" in frame.get("result", {}).get("response", {}):
-                    await asyncio.sleep(delay)
-                yield _line(frame)
-
-        return StreamingResponse(body(), media_type="application/json")
-
     # rate limits ---------------------------------------------------------------------------
     async def rate_limits(self, request: Request) -> Response:
         pre = await self._prelude(request, RATE_LIMITS_PATH)
@@ -270,7 +223,7 @@ class _Simulator:
         token, body = pre
         name = body.get("modelName") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name:
-            return JSONResponse(_err(3, "modelName: must be a non-empty string"), 400)
+            return JSONResponse(err(3, "modelName: must be a non-empty string"), 400)
         window, remaining, total = self.state.quota(token, name)
         return JSONResponse(
             {
@@ -286,30 +239,37 @@ class _Simulator:
     async def sign(self, request: Request) -> Response:
         body = await _json_or_none(request)
         if not isinstance(body, dict) or not isinstance(body.get("path"), str):
-            return JSONResponse(_err(3, "path: required string"), status_code=400)
+            return JSONResponse(err(3, "path: required string"), status_code=400)
         method = body.get("method") or "POST"
         if not isinstance(method, str):
-            return JSONResponse(_err(3, "method: must be a string"), status_code=400)
+            return JSONResponse(err(3, "method: must be a string"), status_code=400)
         value = sign(method, body["path"], self.constants, self.clock())
         return JSONResponse({"x-statsig-id": value})
 
     async def faults(self, request: Request) -> Response:
         body = await _json_or_none(request)
         if not isinstance(body, dict):
-            return JSONResponse(_err(3, "body must be a JSON object"), status_code=400)
+            return JSONResponse(err(3, "body must be a JSON object"), status_code=400)
         try:
-            self.state.inject(
-                str(body.get("token", "")),
-                str(body.get("fault", "")),
-                int(body.get("times", 1)),
-                retry_after=None if body.get("retry_after") is None else int(body["retry_after"]),
-                after=int(body.get("after", 2)),
-                delay=float(body.get("delay", 1.0)),
-            )
+            token, name = str(body.get("token", "")), str(body.get("fault", ""))
+            retry_after = None if body.get("retry_after") is None else int(body["retry_after"])
+            if name in MEDIA_FAULTS:
+                self.state.media.inject(
+                    token, name, int(body.get("times", 1)), retry_after=retry_after
+                )
+            else:
+                self.state.inject(
+                    token,
+                    name,
+                    int(body.get("times", 1)),
+                    retry_after=retry_after,
+                    after=int(body.get("after", 2)),
+                    delay=float(body.get("delay", 1.0)),
+                )
         except KeyError as exc:
-            return JSONResponse(_err(5, str(exc)), status_code=404)
+            return JSONResponse(err(5, str(exc)), status_code=404)
         except (TypeError, ValueError) as exc:
-            return JSONResponse(_err(3, str(exc)), status_code=400)
+            return JSONResponse(err(3, str(exc)), status_code=400)
         return Response(status_code=204)
 
     async def reset(self, request: Request) -> Response:
@@ -331,18 +291,6 @@ def _validate_chat(body: Any) -> str | None:
     return None
 
 
-def _http_fault(fault: InjectedFault) -> Response:
-    status, payload = _HTTP_FAULTS[fault.name]
-    headers: dict[str, str] = {}
-    if fault.name == "403_cf":
-        headers["cf-mitigated"] = "challenge"
-    if fault.name == "429" and fault.retry_after is not None:
-        headers["retry-after"] = str(fault.retry_after)
-    if isinstance(payload, str):
-        return HTMLResponse(payload, status_code=status, headers=headers)
-    return JSONResponse(payload, status_code=status, headers=headers)
-
-
 async def _json_or_none(request: Request) -> Any:
     try:
         return json.loads(await request.body() or b"null")
@@ -353,7 +301,7 @@ async def _json_or_none(request: Request) -> Any:
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     headers = getattr(exc, "headers", None)
-    return JSONResponse(_err(5 if status == 404 else 3, str(exc)), status, headers=headers)
+    return JSONResponse(err(5 if status == 404 else 3, str(exc)), status, headers=headers)
 
 
 def create_app(
@@ -371,11 +319,17 @@ def create_app(
     sim = _Simulator(
         sim_state, constants, accept_synthetic_statsig, statsig_window_s, token_delay, clock
     )
-    _install_log_filter()
+    install_log_filter()
+    imagine = ImagineSocket(sim_state, clock)
     routes = [
         Route(CHAT_PATH, sim.chat, methods=["POST"]),
         Route(RATE_LIMITS_PATH, sim.rate_limits, methods=["POST"]),
         Route(UPLOAD_PATH, sim.upload, methods=["POST"]),
+        Route(POST_CREATE_PATH, sim.media.post_create, methods=["POST"]),
+        Route(QUOTA_INFO_PATH, sim.media.quota_info, methods=["POST"]),
+        Route("/assets/{path:path}", sim.media.asset, methods=["GET"]),
+        Route("/imagine-public/images/{name}", sim.media.public_image, methods=["GET"]),
+        WebSocketRoute(IMAGINE_PATH, imagine.endpoint),
         Route("/__sim/files/{name}", uploads.serve_file, methods=["GET"]),
         Route("/__sim/redirect", uploads.redirect, methods=["GET"]),
         Route("/__sim/sign", sim.sign, methods=["POST"]),

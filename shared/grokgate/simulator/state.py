@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .media_state import SimMedia
+
 __all__ = [
     "CHAT_PATH",
     "FAULTS",
@@ -136,6 +138,7 @@ class SimUpload:
     mime: str
     data: bytes = field(repr=False)
     file_id: str = ""
+    file_source: str | None = None  # the optional upload v2 form field
 
     @property
     def size(self) -> int:
@@ -166,6 +169,7 @@ class SimState:
         self.uploads: dict[str, SimUpload] = {}  # file id -> upload, cleared by reset()
         self.max_upload_bytes = MAX_UPLOAD_BYTES  # larger uploads get a terminalError
         self._lock = threading.Lock()
+        self.media = SimMedia(self)  # imagine/edit/video state, see media_state
 
     # accounts -----------------------------------------------------------------------------
     def add_account(
@@ -253,8 +257,10 @@ class SimState:
             ]
 
     # uploads ------------------------------------------------------------------------------
-    def add_upload(self, token: str, name: str, mime: str, data: bytes) -> SimUpload:
-        upload = SimUpload(token, name, mime, data, file_id=str(uuid.uuid4()))
+    def add_upload(
+        self, token: str, name: str, mime: str, data: bytes, file_source: str | None = None
+    ) -> SimUpload:
+        upload = SimUpload(token, name, mime, data, str(uuid.uuid4()), file_source)
         with self._lock:
             self.uploads[upload.file_id] = upload
         return upload
@@ -308,7 +314,9 @@ class SimState:
 
     # housekeeping -------------------------------------------------------------------------
     def reset(self) -> None:
-        """Clear faults, uploads and the request log and refill every quota (accounts kept)."""
+        """Clear faults, uploads, media state and the request log and refill every quota
+        (accounts kept)."""
+        self.media.reset()
         with self._lock:
             self._faults.clear()
             self.requests.clear()

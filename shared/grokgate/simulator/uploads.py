@@ -4,7 +4,9 @@
   ``sso-rw`` cookies (401 otherwise; no statsig, the browser sends none), takes the multipart
   part ``file`` and answers ``{"uploadId", "terminalError": null, "fileMetadata":
   {"fileMetadataId", "fileId", "fileUri": "users/<uid>/<id>/content"}}``. An empty file, or one
-  over ``SimState.max_upload_bytes``, gets a ``terminalError`` object instead.
+  over ``SimState.max_upload_bytes``, gets a ``terminalError`` object instead. The optional
+  form field ``file_source`` (e.g. ``IMAGINE_SELF_UPLOAD_FILE_SOURCE``) is kept on the upload
+  and in the recorded request body (key ``file_source``, only when sent).
 * ``GET /__sim/files/{name}``: small deterministic bytes typed by the name's extension
   (``.png`` a valid 2×2 PNG, ``.jpg``/``.jpeg``, ``.pdf``, ``.txt``); 404 otherwise.
 * ``GET /__sim/redirect?to=<url>``: 302 to ``to`` (SSRF tests of redirect handling).
@@ -100,7 +102,11 @@ async def upload(state: SimState, request: Request, clock: Callable[[], float]) 
     name = mime = ""
     data = b""
     problem: str | None = None
+    file_source: str | None = None
     async with request.form(max_files=2, max_fields=10) as form:
+        source = form.get("file_source")
+        if isinstance(source, str):
+            file_source = source
         part = form.get("file")
         if isinstance(part, UploadFile):
             name = part.filename or "file"
@@ -113,7 +119,8 @@ async def upload(state: SimState, request: Request, clock: Callable[[], float]) 
             method=request.method,
             path=UPLOAD_PATH,
             headers={k.lower(): v for k, v in request.headers.items()},
-            body={"name": name, "mime": mime, "size": len(data)},
+            body={"name": name, "mime": mime, "size": len(data)}
+            | ({} if file_source is None else {"file_source": file_source}),
             token=sso,
             statsig_ok=True,
             time=clock(),
@@ -130,7 +137,7 @@ async def upload(state: SimState, request: Request, clock: Callable[[], float]) 
     elif len(data) > state.max_upload_bytes:
         rejected = _terminal(f"the file is larger than {state.max_upload_bytes} bytes")
     else:
-        stored = state.add_upload(sso, name, mime, data)
+        stored = state.add_upload(sso, name, mime, data, file_source)
         user = state.accounts[sso].user_id
         meta = {
             "fileMetadataId": stored.file_id,
