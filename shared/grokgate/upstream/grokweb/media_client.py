@@ -1,0 +1,360 @@
+"""grok.com's media flows for one account per call (research note §6, §7, §8.2; media contract).
+
+:class:`GrokMediaClient` is the I/O shell: it opens the imagine WebSocket or the REST streams,
+signs what needs ``x-statsig-id``, uploads inputs, and hands the frames to the pure parsers of
+:mod:`~grokgate.upstream.grokweb.imagine` and :mod:`~grokgate.upstream.grokweb.media_stream`.
+Every failure is an :class:`~grokgate.errors.UpstreamError` with a verdict on the account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from grokgate.errors import (
+    ContentModeratedError,
+    UpstreamError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+    Verdict,
+)
+from grokgate.logs import register_secret
+from grokgate.stores.records import Account
+from grokgate.upstream.files import Attachment
+from grokgate.upstream.grokweb import assets
+from grokgate.upstream.grokweb.assets import GROK_ASSETS, PUBLIC_HOSTS, AssetHosts
+from grokgate.upstream.grokweb.classify import classify_http
+from grokgate.upstream.grokweb.imagine import MAX_ROUNDS, ROUND_GRACE, imagine_over_ws
+from grokgate.upstream.grokweb.imagine_quota import ImagineWindow, parse_imagine_quota
+from grokgate.upstream.grokweb.media_request import (
+    IMAGINE_REFERER,
+    POST_CREATE_PATH,
+    QUOTA_PATH,
+    edit_body,
+    image_video_body,
+    imagine_ws_url,
+    lite_body,
+    post_create_body,
+    text_video_body,
+    upload_media_url,
+)
+from grokgate.upstream.grokweb.media_stream import (
+    EditParser,
+    LiteImageParser,
+    VideoParser,
+    parse_post_id,
+)
+from grokgate.upstream.grokweb.media_types import (
+    Downloaded,
+    GeneratedImage,
+    GeneratedVideo,
+    VideoParams,
+    VideoProgress,
+)
+from grokgate.upstream.grokweb.ndjson import aiter_frames
+from grokgate.upstream.grokweb.request import CHAT_PATH, ORIGIN, api_headers, cookie_header
+from grokgate.upstream.grokweb.statsig import Signer
+from grokgate.upstream.grokweb.upload import (
+    IMAGINE_SELF_UPLOAD_FILE_SOURCE,
+    UploadedFile,
+    upload_file_meta,
+)
+
+_ERROR_BODY_LIMIT = 64 * 1024
+_JSON_BODY_LIMIT = 256 * 1024
+JSON_CALL_TIMEOUT = 30.0  # media/post/create, quota_info
+
+
+class _Parser(Protocol):
+    finished: bool
+
+    def feed(self, frame: Any) -> None: ...
+
+
+class GrokMediaClient:
+    """Images, edits, videos, downloads and Imagine quota; only read-only state is held."""
+
+    transport = "rest"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        http: httpx.AsyncClient,
+        signer: Signer,
+        user_agent: str,
+        cf_cookies: str | None = None,
+        assets_url: str = GROK_ASSETS,
+        public_hosts: Sequence[str] = PUBLIC_HOSTS,
+        deadline: float = 300.0,
+        max_download_bytes: int = 64 * 1024 * 1024,
+        ws_open_timeout: float = 15.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+        self.signer = signer
+        self.user_agent = user_agent
+        self.cf_cookies = cf_cookies
+        self.hosts = AssetHosts(assets_url, tuple(public_hosts))
+        self.deadline = deadline
+        self.max_download_bytes = max_download_bytes
+        self.ws_open_timeout = ws_open_timeout
+        self.ws_url = imagine_ws_url(self.base_url)
+        self.max_rounds = MAX_ROUNDS
+        self.round_grace = ROUND_GRACE
+        self.download_retry_delays: Sequence[float] = assets.DOWNLOAD_RETRY_DELAYS
+        if cf_cookies:
+            register_secret(cf_cookies)
+
+    def asset_url(self, path_or_url: str) -> tuple[str, bool]:
+        """``(URL, public?)`` for a media URL or path grok.com named (contract "Hosts")."""
+        return self.hosts.map(path_or_url)
+
+    # --- imagine WebSocket -----------------------------------------------------------------
+
+    async def imagine(
+        self, account: Account, prompt: str, *, n: int, aspect_ratio: str, pro: bool
+    ) -> list[GeneratedImage]:
+        """Up to ``n`` pictures over the imagine socket (rounds until enough, §6.1)."""
+        if n < 1:
+            return []
+        return await imagine_over_ws(
+            self.ws_url,
+            cookie=self._cookie(account),
+            user_agent=self.user_agent,
+            hosts=self.hosts,
+            prompt=prompt,
+            n=n,
+            aspect_ratio=aspect_ratio,
+            pro=pro,
+            deadline=self.deadline,
+            open_timeout=self.ws_open_timeout,
+            max_rounds=self.max_rounds,
+            grace=self.round_grace,
+        )
+
+    # --- REST streams ----------------------------------------------------------------------
+
+    async def lite_image(self, account: Account, prompt: str, *, n: int) -> list[GeneratedImage]:
+        """Pictures through a ``Drawing: ...`` chat (§6.2), ``ceil(n/2)`` chats in parallel."""
+        if n < 1:
+            return []
+        cookie = self._cookie(account)
+
+        async def once() -> list[GeneratedImage]:
+            parser = LiteImageParser(self.hosts)
+            await self._stream_call(cookie, lite_body(prompt), ORIGIN + "/", parser)
+            return parser.result()
+
+        outcomes = await asyncio.gather(
+            *(once() for _ in range(math.ceil(n / 2))), return_exceptions=True
+        )
+        images: dict[str, GeneratedImage] = {}
+        errors: list[UpstreamError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, UpstreamError):
+                errors.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                for image in outcome:
+                    images.setdefault(image.image_id or image.url or "", image)
+        if images:
+            return list(images.values())[:n]
+        # the most telling error: anything about the account before "moderated"
+        errors.sort(key=lambda e: isinstance(e, ContentModeratedError))
+        raise errors[0] if errors else UpstreamError("grok.com finished the chat without an image")
+
+    async def edit_image(
+        self,
+        account: Account,
+        prompt: str,
+        images: Sequence[Attachment],
+        *,
+        aspect_ratio: str | None,
+    ) -> list[GeneratedImage]:
+        """Edit (GO3 flow, §6.3): upload every input, then one ``imageToImage`` chat."""
+        cookie = self._cookie(account)
+        file_ids = [(await self._upload(cookie, image)).file_id for image in images]
+        parser = EditParser(self.hosts)
+        body = edit_body(prompt, file_ids, aspect_ratio)
+        await self._stream_call(cookie, body, IMAGINE_REFERER, parser)
+        return parser.result()
+
+    async def video(
+        self, account: Account, params: VideoParams, reference: Attachment | None = None
+    ) -> AsyncIterator[VideoProgress | GeneratedVideo]:
+        """Progress frames as they come, then exactly one :class:`GeneratedVideo` (§7).
+
+        Without ``reference``: GO3 text to video. With it: upload, media post, PY2 body.
+        """
+        cookie = self._cookie(account)
+        if reference is None:
+            body = text_video_body(params)
+        else:
+            uploaded = await self._upload(cookie, reference)
+            if not uploaded.file_uri:
+                raise UpstreamError("grok.com's upload answer names no file URI")
+            media_url = upload_media_url(uploaded.file_uri)
+            raw = await self._json_call(cookie, POST_CREATE_PATH, post_create_body(media_url))
+            post_id = parse_post_id(raw)
+            body = image_video_body(params, post_id=post_id, media_url=media_url)
+        started = time.monotonic()
+        response = await self._open(cookie, CHAT_PATH, body, IMAGINE_REFERER)
+        try:
+            parser = VideoParser(self.hosts)
+            async for frame in aiter_frames(response.aiter_bytes()):
+                for item in parser.feed(frame):
+                    yield item
+                if parser.done:
+                    return
+                if time.monotonic() - started > self.deadline:
+                    raise UpstreamTimeoutError(
+                        f"grok.com's video took longer than {self.deadline:.0f} s"
+                    )
+            raise UpstreamStreamError("grok.com's video stream ended without the video")
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("grok.com went silent in the middle of the video") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
+        finally:
+            await response.aclose()
+
+    # --- downloads and quota ---------------------------------------------------------------
+
+    async def download(
+        self,
+        account: Account,
+        url: str,
+        *,
+        kind: Literal["image", "video"],
+        max_bytes: int | None = None,
+    ) -> Downloaded:
+        """The bytes of a media file: asset host with the account's cookies, public hosts
+        without; any other host is refused."""
+        return await assets.download(
+            self.http,
+            url,
+            kind=kind,
+            hosts=self.hosts,
+            cookie=self._cookie(account),
+            user_agent=self.user_agent,
+            max_bytes=self.max_download_bytes if max_bytes is None else max_bytes,
+            seconds=self.deadline,
+            delays=self.download_retry_delays,
+        )
+
+    async def imagine_quota(self, account: Account) -> dict[str, ImagineWindow | None]:
+        """``quota_info`` (§8.2): the five Imagine groups, each a window or None."""
+        raw = await self._json_call(self._cookie(account), QUOTA_PATH, {})
+        try:
+            return parse_imagine_quota(raw)
+        except ValueError as exc:
+            raise UpstreamError(f"grok.com's Imagine quota answer is unusable: {exc}") from exc
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _cookie(self, account: Account) -> str:
+        token = account.token.get_secret_value()
+        register_secret(token)
+        return cookie_header(token, self.cf_cookies)
+
+    async def _upload(self, cookie: str, attachment: Attachment) -> UploadedFile:
+        return await upload_file_meta(
+            self.http,
+            self.base_url,
+            attachment,
+            cookie=cookie,
+            user_agent=self.user_agent,
+            file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE,
+        )
+
+    async def _open(
+        self, cookie: str, path: str, body: dict[str, Any], referer: str
+    ) -> httpx.Response:
+        """Send a signed JSON POST and return the 200 response, still streaming."""
+        statsig = await self.signer.sign("POST", path)
+        request = self.http.build_request(
+            "POST",
+            self.base_url + path,
+            json=body,
+            headers=api_headers(
+                cookie=cookie, statsig=statsig, user_agent=self.user_agent, referer=referer
+            ),
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("grok.com did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
+        if response.status_code != 200:
+            try:
+                raise await self._http_error(response)
+            finally:
+                await response.aclose()
+        return response
+
+    async def _stream_call(
+        self, cookie: str, body: dict[str, Any], referer: str, parser: _Parser
+    ) -> None:
+        """``conversations/new`` with ``body``, every frame into ``parser``, within the
+        deadline."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                response = await self._open(cookie, CHAT_PATH, body, referer)
+                try:
+                    async for frame in aiter_frames(response.aiter_bytes()):
+                        parser.feed(frame)
+                        if parser.finished:
+                            break
+                finally:
+                    await response.aclose()
+        except TimeoutError as exc:
+            raise UpstreamTimeoutError(
+                f"grok.com's answer took longer than {self.deadline:.0f} s"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
+
+    async def _json_call(self, cookie: str, path: str, body: dict[str, Any]) -> bytes:
+        """A signed JSON POST (referer /imagine) → the raw 200 body."""
+        try:
+            async with asyncio.timeout(min(self.deadline, JSON_CALL_TIMEOUT)):
+                response = await self._open(cookie, path, body, IMAGINE_REFERER)
+                try:
+                    raw = b""
+                    async for chunk in response.aiter_bytes():
+                        raw += chunk
+                        if len(raw) > _JSON_BODY_LIMIT:
+                            raise UpstreamError("grok.com's answer is too large")
+                finally:
+                    await response.aclose()
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise UpstreamTimeoutError("grok.com did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
+        return raw
+
+    async def _http_error(self, response: httpx.Response) -> UpstreamError:
+        raw = b""
+        try:
+            async for chunk in response.aiter_bytes():
+                raw += chunk
+                if len(raw) >= _ERROR_BODY_LIMIT:
+                    break
+        except httpx.HTTPError:
+            pass
+        error = classify_http(
+            response.status_code, response.headers, raw.decode("utf-8", errors="replace")
+        )
+        if error.verdict is Verdict.CHALLENGED:
+            self.signer.invalidate()
+        return error
