@@ -1,0 +1,196 @@
+"""Jobs in SQLite (WAL), the default for local runs; the account store's file is fine.
+
+Table ``video_jobs``: the id, the columns lists and idempotency need (owner, created_at, and
+``idem`` = the JSON pair [owner, key], UNIQUE) and the record as JSON in ``doc``. Every write
+runs inside ``BEGIN IMMEDIATE`` (SQLite's write lock), so a create that looks up a key and
+inserts, or an update that checks the status and writes, cannot interleave with another
+connection's. Statements are executed and fetched in one call (see :mod:`.sqlite`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from grokgate.errors import ConflictError, StoreUnavailableError
+from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, apply_changes, job_doc
+
+__all__ = ["SqliteJobStore"]
+
+_T = TypeVar("_T")
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS video_jobs (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        idem TEXT UNIQUE,
+        doc TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS video_jobs_owner_created ON video_jobs (owner, created_at, id)",
+)
+
+
+async def _prepare(db: aiosqlite.Connection) -> None:
+    """WAL mode and the schema. Switching a new file to WAL fails at once ("database is
+    locked", no busy wait) while another connection switches it: retry briefly. The schema is
+    created under BEGIN IMMEDIATE, which does wait."""
+    db.row_factory = sqlite3.Row
+    await db.execute("PRAGMA busy_timeout=30000")
+    for attempt in range(50):
+        try:
+            await db.execute_fetchall("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.02)
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in _SCHEMA:
+            await db.execute(statement)
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+
+
+def _idem(owner: str, key: str | None) -> str | None:
+    return None if key is None else json.dumps([owner, key])
+
+
+def _decode(row: sqlite3.Row) -> Job:
+    return Job.model_validate(json.loads(row["doc"]))
+
+
+class SqliteJobStore(JobStore):
+    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
+        self.path = Path(path)
+        self._db: aiosqlite.Connection | None = None
+        self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()  # one transaction at a time on this connection
+
+    async def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            async with self._open_lock:
+                if self._db is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
+                    try:
+                        await _prepare(db)
+                    except BaseException:
+                        await db.close()  # a leaked connection's thread keeps the process alive
+                        raise
+                    self._db = db
+        return self._db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _guard(self, what: str, op: Awaitable[_T]) -> _T:
+        try:
+            return await op
+        except sqlite3.Error as exc:
+            raise StoreUnavailableError(
+                f"SQLite {what} on {self.path} failed: {type(exc).__name__}"
+            ) from exc
+
+    async def _transaction(self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
+        """Run ``body`` inside BEGIN IMMEDIATE on this connection; commit, or roll back if it
+        raises."""
+        db = await self._conn()
+        async with self._write_lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                result = await body(db)
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+        return result
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def _load(self, job_id: str) -> Job | None:
+        db = await self._guard("open", self._conn())
+        rows = await self._guard(
+            "read", db.execute_fetchall("SELECT doc FROM video_jobs WHERE id = ?", (job_id,))
+        )
+        return _decode(next(iter(rows))) if rows else None
+
+    async def _page(
+        self, owner: str, cursor: tuple[float, str] | None, limit: int, descending: bool
+    ) -> JobPage:
+        direction, op = ("DESC", "<") if descending else ("ASC", ">")
+        sql = "SELECT doc FROM video_jobs WHERE owner = ?"
+        args: list[Any] = [owner]
+        if cursor is not None:
+            sql += f" AND (created_at, id) {op} (?, ?)"
+            args.extend(cursor)
+        sql += f" ORDER BY created_at {direction}, id {direction} LIMIT ?"
+        args.append(limit + 1)
+        db = await self._guard("open", self._conn())
+        rows = list(await self._guard("list", db.execute_fetchall(sql, args)))
+        return [_decode(r) for r in rows[:limit]], len(rows) > limit
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def _insert(self, job: Job) -> tuple[Job, bool]:
+        idem = _idem(job.owner, job.idempotency_key)
+
+        async def body(db: aiosqlite.Connection) -> tuple[Job, bool]:
+            if idem is not None:
+                rows = await db.execute_fetchall(
+                    "SELECT doc FROM video_jobs WHERE idem = ?", (idem,)
+                )
+                if rows:
+                    return _decode(next(iter(rows))), False
+            rows = await db.execute_fetchall("SELECT 1 FROM video_jobs WHERE id = ?", (job.id,))
+            if rows:
+                raise ConflictError(f"a job with id {job.id!r} exists already")
+            await db.execute(
+                "INSERT INTO video_jobs (id, owner, created_at, idem, doc) VALUES (?, ?, ?, ?, ?)",
+                (job.id, job.owner, job.created_at, idem, json.dumps(job_doc(job))),
+            )
+            return job, True
+
+        return await self._guard("insert", self._transaction(body))
+
+    async def _update(
+        self,
+        job_id: str,
+        fields: dict[str, Any],
+        expected: frozenset[JobStatus] | None,
+        now: float,
+    ) -> Job | None:
+        async def body(db: aiosqlite.Connection) -> Job | None:
+            rows = await db.execute_fetchall("SELECT doc FROM video_jobs WHERE id = ?", (job_id,))
+            if not rows:
+                return None
+            before = _decode(next(iter(rows)))
+            if expected is not None and before.status not in expected:
+                return None
+            after = apply_changes(before, fields, now)
+            await db.execute(
+                "UPDATE video_jobs SET doc = ? WHERE id = ?", (json.dumps(job_doc(after)), job_id)
+            )
+            return after
+
+        return await self._guard("update", self._transaction(body))
+
+    async def _delete(self, job_id: str) -> bool:
+        async def body(db: aiosqlite.Connection) -> bool:
+            cur = await db.execute("DELETE FROM video_jobs WHERE id = ?", (job_id,))
+            return cur.rowcount == 1
+
+        return await self._guard("delete", self._transaction(body))
