@@ -46,6 +46,7 @@ def sim(sim_server: Sim) -> Iterator[Sim]:
 def gateway_settings(sim_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "grok_base_url": sim_url,
+        "grok_assets_url": f"{sim_url}/assets",
         "data_dir": data_dir,
         "statsig_header_hex": DEMO_STATSIG_HEADER_HEX,
         "statsig_suffix": DEMO_STATSIG_SUFFIX,

@@ -80,9 +80,35 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(15.0, gt=0)  # fetching one http(s) image/file URL
     fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)  # host:port
 
+    # --- generated media (images, videos) ---
+    grok_assets_url: str = "https://assets.grok.com"  # where grok.com's media files live
+    media_public_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["imagine-public.x.ai", "imgen.x.ai"]
+    )  # their URLs open without cookies and are handed to clients as they are
+    media: Literal["local", "s3"] = "local"  # where grokgate keeps the files it hands out
+    media_bucket: str | None = None  # the S3 bucket (media=s3)
+    media_url_seconds: float | None = Field(None, gt=0)  # URL lifetime: S3 900, local 3600
+    media_secret: SecretStr | None = None  # signs local media URLs (default: data_dir/media.key)
+    public_base_url: str | None = None  # this gateway's URL as clients see it (local media URLs)
+    max_media_bytes: int = Field(64 * 1024 * 1024, gt=0)  # one generated file, downloaded
+    dynamodb_jobs_table: str = "grokgate-jobs"
+    video_worker_function: str | None = None  # Lambda to invoke (Event) per video job
+    lambda_endpoint_url: str | None = None  # a local Lambda API, for development
+    video_heartbeat_seconds: float = Field(10.0, gt=0)  # a running job says it is alive
+    video_stale_seconds: float = Field(120.0, gt=0)  # silent this long: the job is failed
+    video_queue_seconds: float = Field(300.0, gt=0)  # queued and never started: failed
+    video_retention_seconds: float = Field(7 * 86400.0, gt=0)  # jobs and their files expire
+
     log_level: str = "INFO"
 
-    @field_validator("api_keys", "cors_origins", "sso_tokens", "fetch_allow_hosts", mode="before")
+    @field_validator(
+        "api_keys",
+        "cors_origins",
+        "sso_tokens",
+        "fetch_allow_hosts",
+        "media_public_hosts",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

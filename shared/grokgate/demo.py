@@ -37,6 +37,7 @@ def start_demo(settings: Settings, *, token_delay: float = 0.03) -> tuple[Settin
     demo = settings.model_copy(
         update={
             "grok_base_url": url,
+            "grok_assets_url": f"{url}/assets",  # the simulator is assets.grok.com too
             "store": "sqlite",  # demo accounts never go into a shared (cloud) pool
             "data_dir": data_dir,
             "statsig_header_hex": DEMO_STATSIG_HEADER_HEX,

@@ -32,7 +32,7 @@ from grokgate.logs import get_logger
 
 log = get_logger("app")
 
-SURFACES = ("models", "chat")
+SURFACES = ("models", "chat", "images", "videos")
 
 
 def _include(app: FastAPI, surface: str) -> None:
@@ -47,6 +47,16 @@ def _include(app: FastAPI, surface: str) -> None:
         app.include_router(routes.chat_router)
         app.include_router(responses_router)
         app.include_router(messages_router)
+    elif surface in ("images", "videos"):
+        from grokgate.api.media_routes import router as media_router
+
+        if surface == "images":
+            from grokgate.api.openai.images_routes import router
+        else:
+            from grokgate.api.openai.videos_routes import router
+        app.include_router(router)
+        if not any(getattr(r, "path", "") == "/media/{key:path}" for r in app.routes):
+            app.include_router(media_router)  # signed local media URLs
     else:
         raise ValueError(f"unknown surface {surface!r}")
 

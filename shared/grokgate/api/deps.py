@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from fastapi import Request
 from pydantic import SecretStr
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grokgate.api.runtime import Runtime
-from grokgate.errors import AuthenticationError
+from grokgate.errors import AuthenticationError, InvalidRequestError
 
 
 def key_matches(supplied: str, keys: list[SecretStr]) -> bool:
@@ -46,3 +49,31 @@ async def require_api_key(request: Request) -> None:
         )
     if not key_matches(key, keys):
         raise AuthenticationError("Incorrect API key provided.")
+
+
+def owner_of(request: Request) -> str:
+    """Who owns what this request creates (video jobs): a hash of its API key, "" when the
+    gateway has no keys. Jobs of one key are invisible to another."""
+    if not runtime_of(request).settings.api_keys:
+        return ""
+    key = supplied_key(request) or ""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def public_base_url(request: Request) -> str:
+    """This gateway's base URL as clients reach it (local media URLs are built on it)."""
+    configured = runtime_of(request).settings.public_base_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+async def read_form(request: Request, *, max_files: int) -> FormData:
+    """The multipart body, or a clear 400 (wrong content type, malformed body, too many files)."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.lower().startswith("multipart/form-data"):
+        raise InvalidRequestError(
+            "This endpoint takes multipart/form-data", code="invalid_content_type"
+        )
+    try:
+        return await request.form(max_files=max_files, max_fields=100)
+    except StarletteHTTPException as exc:
+        raise InvalidRequestError(f"Invalid multipart body: {exc.detail}") from exc

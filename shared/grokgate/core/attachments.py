@@ -178,6 +178,29 @@ class AttachmentResolver:
         name = _clean_name(item.name) or f"{item.kind}-{index + 1}{FILE_TYPES[mime]}"
         return Attachment(name=name, mime=mime, data=data)
 
+    def accept(
+        self,
+        data: bytes,
+        *,
+        name: str | None,
+        mime: str | None,
+        index: int = 0,
+        kind: Literal["image", "file"] = "image",
+        param: str | None = None,
+    ) -> Attachment:
+        """An attachment from bytes the client uploaded (a multipart part), with the same type
+        and size rules as every other input."""
+        item = FileInput(source="", kind=kind, name=name, mime=mime, param=param)
+        label = f"{'image' if kind == 'image' else 'file'} {index + 1}"
+        where = param or "file"
+        if not data:
+            raise InvalidRequestError(f"{label} is empty", param=where)
+        if len(data) > self.max_bytes:
+            raise self._too_large(label, len(data), where)
+        chosen = _pick_type(item, data, _normalize(mime), None, label, where)
+        clean = _clean_name(name) or f"{kind}-{index + 1}{FILE_TYPES[chosen]}"
+        return Attachment(name=clean, mime=chosen, data=data)
+
     def _too_large(self, label: str, size: int, param: str) -> InvalidRequestError:
         return InvalidRequestError(
             f"{label} is {size} bytes; the limit is {self.max_bytes} bytes per file",

@@ -106,7 +106,7 @@ class ChatService:
                 account, lease = await self.pool.lease(job.spec, frozenset(tried))
             except (NoAccountAvailableError, RateLimitError) as exc:
                 if failures:
-                    raise _final_error(failures) from exc
+                    raise final_error(failures) from exc
                 raise
             tried.add(account.id)
             visible = accepted = finished = False
@@ -137,7 +137,7 @@ class ChatService:
                 await self.pool.finish(account, lease, exc, accepted=accepted)
                 failures.append(exc)
                 if visible or not exc.retryable or attempt > self.max_retries:
-                    final = _final_error(failures)
+                    final = final_error(failures)
                     if final is exc:
                         raise
                     raise final from exc
@@ -145,10 +145,10 @@ class ChatService:
             finally:
                 if not finished:  # the client went away, or a bug: give the slot back
                     await self.pool.finish(account, lease, accepted=accepted, abandoned=True)
-        raise _final_error(failures)  # pragma: no cover - the loop always returns or raises
+        raise final_error(failures)  # pragma: no cover - the loop always returns or raises
 
 
-def _final_error(failures: list[UpstreamError]) -> GrokGateError:
+def final_error(failures: list[UpstreamError]) -> GrokGateError:
     """The error the client sees once no (further) account can be tried."""
     last = failures[-1]
     if all(f.verdict is Verdict.RATE_LIMITED for f in failures):

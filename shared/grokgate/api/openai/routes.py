@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.openai.media_chat import media_events
 from grokgate.api.openai.render import Answer, collect, stream_chunks
 from grokgate.api.openai.schemas import (
     ChatCompletionOut,
@@ -17,7 +18,7 @@ from grokgate.api.openai.schemas import (
 from grokgate.api.openai.translate import to_job
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
-from grokgate.core.registry import CREATED, ModelSpec, list_models, resolve
+from grokgate.core.registry import CREATED, Kind, ModelSpec, list_models, resolve
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 
@@ -42,14 +43,19 @@ async def get_model_route(model_id: str) -> ModelOut:
 @chat_router.post("/chat/completions", response_model=ChatCompletionOut, responses=_ERRORS)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     runtime = runtime_of(request)
-    job = to_job(body, show_reasoning=runtime.settings.show_reasoning)
-    service = await runtime.chat_service()
-    events = service.stream(job)
-    answer = Answer(
-        model=job.spec.id,
-        prompt=job.prompt,
-        legacy_functions=bool(body.functions and not body.tools),
-    )
+    spec = resolve(body.model)
+    if spec.kind is not Kind.CHAT:  # pictures as markdown, for chat-only clients
+        events = media_events(body, spec, request)
+        answer = Answer(model=spec.id, prompt=_prompt_text(body))
+    else:
+        job = to_job(body, show_reasoning=runtime.settings.show_reasoning)
+        service = await runtime.chat_service()
+        events = service.stream(job)
+        answer = Answer(
+            model=job.spec.id,
+            prompt=job.prompt,
+            legacy_functions=bool(body.functions and not body.tools),
+        )
     if not body.stream:
         completion = await collect(answer, events)
         return Response(completion.model_dump_json(), media_type="application/json")
@@ -60,3 +66,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         stream_chunks(answer, started, include_usage=include_usage),
         ping=runtime.settings.keepalive_seconds,
     )
+
+
+def _prompt_text(body: ChatCompletionRequest) -> str:
+    """What the usage estimate counts as the prompt of a media answer."""
+    return "\n".join(m.content for m in body.messages if isinstance(m.content, str))

@@ -112,11 +112,13 @@ class QuotaSync:
         refresh_seconds: float = 300.0,
         concurrency: int = 8,
         clock: Callable[[], float] = time.time,
+        imagine: ImagineQuotaFetcher | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.store = store
         self.fetcher = fetcher
+        self.imagine = imagine  # reads the Imagine groups; None: they stay untracked
         self.sync_seconds = sync_seconds
         self.refresh_seconds = refresh_seconds
         self.clock = clock
@@ -235,12 +237,11 @@ class QuotaSync:
 
     async def sync_media(self, account: Account) -> Account | None:
         """Read the Imagine groups (``quota_info``) and store the ones grok.com reports."""
-        reader = getattr(self.fetcher, "imagine_quota", None)
-        if reader is None:
+        if self.imagine is None:
             return account
         try:
             async with self._limit:
-                windows = await reader(account)
+                windows = await self.imagine.imagine_quota(account)
         except Exception as exc:
             after, _ = await self._failed(account, exc)
             return after

@@ -1,0 +1,19 @@
+"""Images function: /v1/images/generations and /v1/images/edits, buffered through Mangum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_adapter: Any = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    global _adapter
+    if _adapter is None:  # built on the first invocation, not at import (cold start)
+        from mangum import Mangum
+
+        from grokgate.api.app import create_app
+
+        _adapter = Mangum(create_app(surfaces=("images",)), lifespan="off")
+    result: dict[str, Any] = _adapter(event, context)
+    return result

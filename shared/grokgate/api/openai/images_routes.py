@@ -1,0 +1,145 @@
+"""OpenAI Images: ``POST /v1/images/generations`` (JSON) and ``POST /v1/images/edits``
+(multipart, ``image`` or ``image[]``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from grokgate.api.deps import public_base_url, read_form, require_api_key, runtime_of
+from grokgate.api.openai.media_schemas import (
+    DEFAULT_EDIT_MODEL,
+    DEFAULT_IMAGE_MODEL,
+    ImageGenerationRequest,
+    ImageOut,
+    ImagesResponseOut,
+    form_fields,
+)
+from grokgate.api.openai.schemas import ErrorOut
+from grokgate.core.media.images import ImageAnswer, ImageRequest
+from grokgate.core.registry import Kind, resolve
+from grokgate.errors import InvalidRequestError
+from grokgate.upstream.files import Attachment
+
+MAX_EDIT_IMAGES = 8  # grok.com's edit takes 1–8 pictures (research note §6.3)
+_ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 429, 502, 503)}
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+
+
+def render(answer: ImageAnswer) -> Response:
+    out = ImagesResponseOut(
+        created=answer.created,
+        data=[ImageOut(url=i.url, b64_json=i.b64_json) for i in answer.images],
+        output_format=_format(answer),
+    )
+    body = out.model_dump_json(exclude_none=True)
+    return Response(body, media_type="application/json")
+
+
+def _format(answer: ImageAnswer) -> Literal["png", "webp", "jpeg"] | None:
+    kinds = {i.mime for i in answer.images}
+    names: dict[str, Literal["png", "webp", "jpeg"]] = {
+        "image/png": "png",
+        "image/webp": "webp",
+        "image/jpeg": "jpeg",
+    }
+    return names.get(kinds.pop()) if len(kinds) == 1 else None
+
+
+def _image_model(model: str | None, default: str, *, edit: bool) -> Any:
+    spec = resolve(model or default)
+    wanted = (Kind.IMAGE_EDIT,) if edit else (Kind.IMAGE, Kind.IMAGE_LITE)
+    if spec.kind not in wanted:
+        what = "edits images" if edit else "generates images"
+        raise InvalidRequestError(
+            f"The model {spec.id!r} is not one that {what}; try {default}",
+            param="model",
+            code="invalid_model",
+        )
+    return spec
+
+
+@router.post("/images/generations", response_model=ImagesResponseOut, responses=_ERRORS)
+async def generations(body: ImageGenerationRequest, request: Request) -> Response:
+    if body.stream:
+        raise InvalidRequestError("stream is not supported for images", param="stream")
+    runtime = runtime_of(request)
+    req = ImageRequest(
+        spec=_image_model(body.model, DEFAULT_IMAGE_MODEL, edit=False),
+        prompt=body.prompt,
+        n=1 if body.n is None else body.n,
+        size=body.size,
+        response_format=body.response_format or "url",
+    )
+    service = await runtime.image_service()
+    return render(await service.generate(req, base_url=public_base_url(request)))
+
+
+@router.post("/images/edits", response_model=ImagesResponseOut, responses=_ERRORS)
+async def edits(request: Request) -> Response:
+    runtime = runtime_of(request)
+    resolver = runtime.attachments()
+    form = await read_form(request, max_files=MAX_EDIT_IMAGES + 2)
+    try:
+        if form.get("mask") is not None:
+            raise InvalidRequestError(
+                "mask is not supported: grok.com edits the whole picture from the prompt",
+                param="mask",
+                code="unsupported_parameter",
+            )
+        parts = [*form.getlist("image"), *form.getlist("image[]")]
+        files = [p for p in parts if isinstance(p, UploadFile)]
+        if len(files) != len(parts):
+            raise InvalidRequestError("image must be uploaded as a file", param="image")
+        if not files:
+            raise InvalidRequestError("image: at least one picture is required", param="image")
+        if len(files) > MAX_EDIT_IMAGES:
+            raise InvalidRequestError(
+                f"at most {MAX_EDIT_IMAGES} pictures can be edited together", param="image"
+            )
+        inputs: list[Attachment] = []
+        for index, part in enumerate(files):
+            data = await part.read(resolver.max_bytes + 1)
+            inputs.append(
+                resolver.accept(
+                    data,
+                    name=part.filename,
+                    mime=part.content_type,
+                    index=index,
+                    param="image",
+                )
+            )
+        fields = form_fields(form)
+    finally:
+        await form.close()
+    prompt = fields.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InvalidRequestError("prompt is required", param="prompt")
+    response_format = fields.get("response_format") or "url"
+    if response_format not in ("url", "b64_json"):
+        raise InvalidRequestError(
+            "response_format must be url or b64_json", param="response_format"
+        )
+    req = ImageRequest(
+        spec=_image_model(fields.get("model"), DEFAULT_EDIT_MODEL, edit=True),
+        prompt=prompt,
+        n=_int(fields.get("n"), "n", 1),
+        size=fields.get("size"),
+        response_format=response_format,
+        inputs=tuple(inputs),
+    )
+    service = await runtime.image_service()
+    return render(await service.generate(req, base_url=public_base_url(request)))
+
+
+def _int(value: Any, param: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"{param} must be an integer", param=param) from exc
