@@ -21,6 +21,7 @@ import aiosqlite
 
 from grokgate.errors import ConflictError, StoreUnavailableError
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, apply_changes, job_doc
+from grokgate.stores.sqlite_open import open_sqlite
 
 __all__ = ["SqliteJobStore"]
 
@@ -36,30 +37,6 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS video_jobs_owner_created ON video_jobs (owner, created_at, id)",
 )
-
-
-async def _prepare(db: aiosqlite.Connection) -> None:
-    """WAL mode and the schema. Switching a new file to WAL fails at once ("database is
-    locked", no busy wait) while another connection switches it: retry briefly. The schema is
-    created under BEGIN IMMEDIATE, which does wait."""
-    db.row_factory = sqlite3.Row
-    await db.execute("PRAGMA busy_timeout=30000")
-    for attempt in range(50):
-        try:
-            await db.execute_fetchall("PRAGMA journal_mode=WAL")
-            break
-        except sqlite3.OperationalError:
-            if attempt == 49:
-                raise
-            await asyncio.sleep(0.02)
-    await db.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in _SCHEMA:
-            await db.execute(statement)
-        await db.execute("COMMIT")
-    except BaseException:
-        await db.execute("ROLLBACK")
-        raise
 
 
 def _idem(owner: str, key: str | None) -> str | None:
@@ -82,13 +59,7 @@ class SqliteJobStore(JobStore):
         if self._db is None:
             async with self._open_lock:
                 if self._db is None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
-                    try:
-                        await _prepare(db)
-                    except BaseException:
-                        await db.close()  # a leaked connection's thread keeps the process alive
-                        raise
+                    db = await open_sqlite(self.path, _SCHEMA)
                     self._db = db
         return self._db
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,14 +21,10 @@ import aiosqlite
 
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.records import Account, from_doc, to_doc
+from grokgate.stores.sqlite_open import open_sqlite
 from grokgate.stores.transitions import Feedback, apply, take_slot
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pool_accounts (
-    id TEXT PRIMARY KEY,
-    doc TEXT NOT NULL
-);
-"""
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS pool_accounts (id TEXT PRIMARY KEY, doc TEXT NOT NULL)",)
 
 
 class SqliteAccountStore(AccountStore):
@@ -50,13 +45,7 @@ class SqliteAccountStore(AccountStore):
         if self._db is None:
             async with self._open_lock:
                 if self._db is None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    db = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
-                    db.row_factory = sqlite3.Row
-                    await db.execute("PRAGMA journal_mode=WAL")
-                    await db.execute("PRAGMA busy_timeout=30000")
-                    await db.executescript(_SCHEMA)
-                    self._db = db
+                    self._db = await open_sqlite(self.path, _SCHEMA)
         return self._db
 
     async def close(self) -> None:

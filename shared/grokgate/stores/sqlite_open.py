@@ -1,0 +1,46 @@
+"""Opening an SQLite file for a store: WAL mode and the schema, safe against a concurrent open.
+
+Switching a new file to WAL fails at once ("database is locked", no busy wait) while another
+connection switches it, so it is retried briefly; the schema is created under ``BEGIN
+IMMEDIATE``, which does wait. A connection whose setup failed is closed (its thread would keep
+the process alive). The account store and the job store share one file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiosqlite
+
+WAL_ATTEMPTS = 50
+
+
+async def open_sqlite(path: Path, schema: Sequence[str]) -> aiosqlite.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await aiosqlite.connect(path, timeout=30, isolation_level=None)
+    try:
+        db.row_factory = sqlite3.Row
+        await db.execute("PRAGMA busy_timeout=30000")
+        for attempt in range(WAL_ATTEMPTS):
+            try:
+                await db.execute_fetchall("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                if attempt == WAL_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.02)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in schema:
+                await db.execute(statement)
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+    except BaseException:
+        await db.close()
+        raise
+    return db
