@@ -4,7 +4,9 @@ chat, edits with several pictures, and the failures a client must see clearly.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import time
 from urllib.parse import urlsplit
 
 import httpx
@@ -209,3 +211,39 @@ def test_the_media_models_are_listed(make_gateway: GatewayFactory) -> None:
     gw = make_gateway()
     ids = {m.id for m in client(gw.url).models.list()}
     assert {"grok-imagine-image", "grok-imagine-image-edit", "grok-imagine-video"} <= ids
+
+
+async def test_a_websocket_429_spends_the_image_group_until_retry_after(
+    make_gateway: GatewayFactory, sim: Sim
+) -> None:
+    gw = make_gateway(sso_tokens=",".join(f"super:{t}" for t in SUPER))
+    bad, good = sorted(SUPER, key=account_id_for)
+    sim.state.media.inject(bad, "ws_429", retry_after=120)
+    started = time.time()
+    out = client(gw.url).images.generate(model="grok-imagine-image", prompt="a fox")
+    assert out.data is not None and len(out.data) == 1
+    accounts = await gw.accounts()
+    spent = accounts[account_id_for(bad)].quotas["image"]
+    assert spent.remaining == 0 and started + 119 <= spent.reset_at <= time.time() + 121
+    assert accounts[account_id_for(bad)].status is Status.ACTIVE
+    out = client(gw.url).images.generate(model="grok-imagine-image", prompt="again")
+    served = [r.token for r in sim.state.media.requests("ws_round")]
+    assert served == [good, good]  # the spent group is skipped
+
+
+async def test_imagine_quota_is_read_from_quota_info_after_use(
+    make_gateway: GatewayFactory, sim: Sim
+) -> None:
+    gw = make_gateway(sso_tokens=",".join(f"super:{t}" for t in SUPER))
+    client(gw.url).images.generate(model="grok-imagine-image", prompt="a fox", n=2)
+    (token,) = {r.token for r in sim.state.media.requests("ws_round")}
+    deadline = time.monotonic() + 10
+    while True:
+        account = (await gw.accounts())[account_id_for(token or "")]
+        if "image" in account.quotas or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    quota = account.quotas["image"]
+    assert quota.remaining == sim.state.media.remaining(token or "", "image") == 98
+    assert quota.source.value == "upstream"
+    assert sim.state.media.requests("quota_info")
