@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from grokgate.errors import UpstreamError, UpstreamTimeoutError
-from grokgate.upstream.grokweb.classify import classify_http
+from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.media_types import Downloaded
 from grokgate.upstream.grokweb.request import api_headers
 
@@ -26,7 +26,6 @@ GROK_ASSETS = "https://assets.grok.com"
 PUBLIC_HOSTS = ("imagine-public.x.ai", "imgen.x.ai")
 RETRY_STATUSES = frozenset({403, 408, 425, 429})
 DOWNLOAD_RETRY_DELAYS = (0.2, 0.75)  # GO3: two retries, 200 ms then 750 ms
-_ERROR_BODY_LIMIT = 16 * 1024
 _ACCEPT = {
     "image": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
     "video": "video/mp4,video/webm,video/*;q=0.9,*/*;q=0.8",
@@ -131,20 +130,6 @@ def _mime(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-async def _error_of(response: httpx.Response) -> UpstreamError:
-    raw = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) >= _ERROR_BODY_LIMIT:
-                break
-    except httpx.HTTPError:
-        pass
-    return classify_http(
-        response.status_code, response.headers, raw.decode("utf-8", errors="replace")
-    )
-
-
 def _too_large(max_bytes: int) -> UpstreamError:
     return UpstreamError(
         f"the media file is larger than {max_bytes} bytes", retryable=False, code="media_too_large"
@@ -158,7 +143,7 @@ async def _fetch_once(
     response = await http.send(request, stream=True, follow_redirects=False)
     try:
         if response.status_code != 200:
-            raise await _error_of(response)
+            raise await error_of(response)
         mime = _mime(response.headers.get("content-type", ""))
         if not mime.startswith(f"{kind}/"):
             raise UpstreamError(

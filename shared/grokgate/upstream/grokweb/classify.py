@@ -12,7 +12,9 @@ import json
 import math
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
+
+import httpx
 
 from grokgate.errors import UpstreamError, Verdict
 
@@ -167,3 +169,29 @@ def classify_inband(error: Any, *, nested: bool) -> UpstreamError:
         else:
             verdict = Verdict.UNAVAILABLE
     return UpstreamError(f"grok.com reported an error {where}: {message}", verdict=verdict)
+
+
+ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error answer read to classify it
+
+
+async def error_of(response: httpx.Response, signer: Invalidates | None = None) -> UpstreamError:
+    """The error a non-200 answer means (its body read up to :data:`ERROR_BODY_LIMIT`). A
+    Cloudflare / anti-bot refusal also invalidates ``signer``'s cached ``x-statsig-id``."""
+    raw = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            raw += chunk
+            if len(raw) >= ERROR_BODY_LIMIT:
+                break
+    except httpx.HTTPError:
+        pass
+    error = classify_http(
+        response.status_code, response.headers, raw.decode("utf-8", errors="replace")
+    )
+    if signer is not None and error.verdict is Verdict.CHALLENGED:
+        signer.invalidate()
+    return error
+
+
+class Invalidates(Protocol):
+    def invalidate(self) -> None: ...

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
-from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutError, Verdict
+from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutError
 from grokgate.events import Event, Served, TextDelta
 from grokgate.logs import get_logger, register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.adapter import FrameAdapter
-from grokgate.upstream.grokweb.classify import classify_http
+from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.ndjson import aiter_frames
 from grokgate.upstream.grokweb.ratelimits import (
     RATE_LIMITS_BODY_LIMIT,
@@ -34,7 +34,6 @@ from grokgate.upstream.grokweb.statsig import Signer
 from grokgate.upstream.grokweb.upload import upload_file
 
 log = get_logger("grokweb")
-_ERROR_BODY_LIMIT = 64 * 1024
 
 
 class GrokWebClient:
@@ -107,7 +106,7 @@ class GrokWebClient:
             raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
         try:
             if response.status_code != 200:
-                raise await self._http_error(response)
+                raise await error_of(response, self.signer)
             yield Served(account=account.id, transport=self.transport)
             adapter = FrameAdapter(show_reasoning=show_reasoning)
             text_seen = False
@@ -158,7 +157,7 @@ class GrokWebClient:
                 response = await self.http.send(request, stream=True)
                 try:
                     if response.status_code != 200:
-                        raise await self._http_error(response)
+                        raise await error_of(response, self.signer)
                     raw = b""
                     async for chunk in response.aiter_bytes():
                         raw += chunk
@@ -176,19 +175,3 @@ class GrokWebClient:
             return parse_rate_limits(raw)
         except ValueError as exc:
             raise UpstreamError(f"grok.com's rate-limit answer is unusable: {exc}") from exc
-
-    async def _http_error(self, response: httpx.Response) -> UpstreamError:
-        raw = b""
-        try:
-            async for chunk in response.aiter_bytes():
-                raw += chunk
-                if len(raw) >= _ERROR_BODY_LIMIT:
-                    break
-        except httpx.HTTPError:
-            pass
-        error = classify_http(
-            response.status_code, response.headers, raw.decode("utf-8", errors="replace")
-        )
-        if error.verdict is Verdict.CHALLENGED:
-            self.signer.invalidate()
-        return error

@@ -21,14 +21,13 @@ from grokgate.errors import (
     UpstreamError,
     UpstreamStreamError,
     UpstreamTimeoutError,
-    Verdict,
 )
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb import assets
 from grokgate.upstream.grokweb.assets import GROK_ASSETS, PUBLIC_HOSTS, AssetHosts
-from grokgate.upstream.grokweb.classify import classify_http
+from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.imagine import MAX_ROUNDS, ROUND_GRACE, imagine_over_ws
 from grokgate.upstream.grokweb.imagine_quota import ImagineWindow, parse_imagine_quota
 from grokgate.upstream.grokweb.media_request import (
@@ -65,7 +64,6 @@ from grokgate.upstream.grokweb.upload import (
     upload_file_meta,
 )
 
-_ERROR_BODY_LIMIT = 64 * 1024
 _JSON_BODY_LIMIT = 256 * 1024
 JSON_CALL_TIMEOUT = 30.0  # media/post/create, quota_info
 
@@ -295,7 +293,7 @@ class GrokMediaClient:
             raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
         if response.status_code != 200:
             try:
-                raise await self._http_error(response)
+                raise await error_of(response, self.signer)
             finally:
                 await response.aclose()
         return response
@@ -342,19 +340,3 @@ class GrokMediaClient:
         except httpx.HTTPError as exc:
             raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
         return raw
-
-    async def _http_error(self, response: httpx.Response) -> UpstreamError:
-        raw = b""
-        try:
-            async for chunk in response.aiter_bytes():
-                raw += chunk
-                if len(raw) >= _ERROR_BODY_LIMIT:
-                    break
-        except httpx.HTTPError:
-            pass
-        error = classify_http(
-            response.status_code, response.headers, raw.decode("utf-8", errors="replace")
-        )
-        if error.verdict is Verdict.CHALLENGED:
-            self.signer.invalidate()
-        return error
