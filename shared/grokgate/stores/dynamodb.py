@@ -13,14 +13,13 @@ The boto3 client is injected (or built lazily); calls run in a worker thread.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from grokgate.errors import StoreUnavailableError
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
+from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected
 from grokgate.stores.dynamo_codec import Expr, from_item, to_item, value
 from grokgate.stores.records import (
     MEDIA_MODES,
@@ -40,7 +39,6 @@ from grokgate.stores.transitions import (
 )
 
 KEY = "id"
-_CONDITION = "ConditionalCheckFailedException"
 _INVALID = "ValidationException"  # e.g. an update path under a quota window that is gone
 
 
@@ -67,41 +65,16 @@ class DynamoAccountStore(AccountStore):
     ) -> None:
         super().__init__(clock, lease_seconds=lease_seconds)
         self.table = table
-        self._client = client
-        self._client_factory = client_factory
+        self._calls = DynamoCalls(table, client, client_factory=client_factory)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            if self._client_factory is None:
-                import boto3
-
-                self._client = boto3.client("dynamodb")
-            else:
-                self._client = self._client_factory()
-        return self._client
+        return self._calls.client
 
     async def _call(
-        self, operation: str, *, tolerate: tuple[str, ...] = (_CONDITION,), **kwargs: Any
+        self, operation: str, *, tolerate: tuple[str, ...] = (CONDITION_FAILED,), **kwargs: Any
     ) -> dict[str, Any]:
-        """Run one client call in a thread. Error codes in ``tolerate`` (a refused condition)
-        raise :class:`_Rejected`; anything else :class:`StoreUnavailableError`."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client = self.client
-        try:
-            return await asyncio.to_thread(getattr(client, operation), **kwargs)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in tolerate:
-                raise _Rejected(code, exc.response.get("Item")) from exc
-            raise StoreUnavailableError(
-                f"DynamoDB {operation} on table {self.table!r} failed: {code or 'error'}"
-            ) from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"DynamoDB {operation} on table {self.table!r} failed: {type(exc).__name__}"
-            ) from exc
+        return await self._calls.call(operation, tolerate=tolerate, **kwargs)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -134,7 +107,7 @@ class DynamoAccountStore(AccountStore):
                 ConditionExpression="attribute_not_exists(#k)",
                 ExpressionAttributeNames={"#k": KEY},
             )
-        except _Rejected:
+        except Rejected:
             return False
         return True
 
@@ -175,7 +148,7 @@ class DynamoAccountStore(AccountStore):
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-            except _Rejected as rejected:
+            except Rejected as rejected:
                 current = from_doc(from_item(rejected.item)) if rejected.item else None
                 continue
             return window, from_doc(from_item(out["Attributes"]))
@@ -228,11 +201,11 @@ class DynamoAccountStore(AccountStore):
         if request is None:
             return base if base is not None else await self._load(account_id)
         try:
-            tolerate = (_CONDITION, _INVALID) if feedback.quota_mode else (_CONDITION,)
+            tolerate = (CONDITION_FAILED, _INVALID) if feedback.quota_mode else (CONDITION_FAILED,)
             out = await self._call(
                 "update_item", tolerate=tolerate, **request, ReturnValues="ALL_NEW"
             )
-        except _Rejected:
+        except Rejected:
             if feedback.quota_mode is None:
                 return None  # the account is gone
             # The quota window vanished (a sync changed the tier), or a refund met a spent
@@ -318,10 +291,3 @@ def _quota_ops(e: Expr, fb: Feedback, base: Account | None) -> None:
         remaining = f"{q}.{e.name('remaining')}"
         e.cond(f"{remaining} >= {e.val(1)}")
         e.set(remaining, f"{remaining} + {e.val(1)}")
-
-
-class _Rejected(Exception):
-    def __init__(self, code: str, item: dict[str, Any] | None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.item = item

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grokgate.errors import ConflictError, StoreUnavailableError
+from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected
 from grokgate.stores.dynamo_codec import Expr, from_item, plain, to_item, value
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, job_doc, paginate
 
@@ -35,7 +36,6 @@ __all__ = ["TTL_ATTRIBUTE", "DynamoJobStore", "create_jobs_table"]
 
 KEY = "id"
 TTL_ATTRIBUTE = "expiration"
-_CONDITION = "ConditionalCheckFailedException"
 _CANCELLED = "TransactionCanceledException"
 _ATTEMPTS = 5
 
@@ -87,41 +87,16 @@ class DynamoJobStore(JobStore):
     ) -> None:
         super().__init__(clock)
         self.table = table
-        self._client = client
-        self._client_factory = client_factory
+        self._calls = DynamoCalls(table, client, client_factory=client_factory)
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            if self._client_factory is None:
-                import boto3
-
-                self._client = boto3.client("dynamodb")
-            else:
-                self._client = self._client_factory()
-        return self._client
+        return self._calls.client
 
     async def _call(
-        self, operation: str, *, tolerate: tuple[str, ...] = (_CONDITION,), **kwargs: Any
+        self, operation: str, *, tolerate: tuple[str, ...] = (CONDITION_FAILED,), **kwargs: Any
     ) -> dict[str, Any]:
-        """Run one client call in a thread. Error codes in ``tolerate`` raise
-        :class:`_Rejected`; anything else :class:`StoreUnavailableError`."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        client = self.client
-        try:
-            return await asyncio.to_thread(getattr(client, operation), **kwargs)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in tolerate:
-                raise _Rejected(code, exc.response) from exc
-            raise StoreUnavailableError(
-                f"DynamoDB {operation} on table {self.table!r} failed: {code or 'error'}"
-            ) from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"DynamoDB {operation} on table {self.table!r} failed: {type(exc).__name__}"
-            ) from exc
+        return await self._calls.call(operation, tolerate=tolerate, **kwargs)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -167,7 +142,7 @@ class DynamoJobStore(JobStore):
                     ConditionExpression="attribute_not_exists(#k)",
                     ExpressionAttributeNames={"#k": KEY},
                 )
-            except _Rejected as exc:
+            except Rejected as exc:
                 raise ConflictError(f"a job with id {job.id!r} exists already") from exc
             return job, True
         return await self._insert_claimed(job, item, _idem_id(job.owner, job.idempotency_key))
@@ -199,7 +174,7 @@ class DynamoJobStore(JobStore):
                     ],
                 )
                 return job, True
-            except _Rejected as rejected:
+            except Rejected as rejected:
                 reasons = [*(rejected.response.get("CancellationReasons") or []), {}, {}]
                 job_reason, claim_reason = reasons[0], reasons[1]
             if claim_reason.get("Code") == "ConditionalCheckFailed":
@@ -228,7 +203,7 @@ class DynamoJobStore(JobStore):
         return existing
 
     async def _free_claim(self, idem_id: str, job_id: str) -> None:
-        with contextlib.suppress(_Rejected):  # already freed, or claimed again by another job
+        with contextlib.suppress(Rejected):  # already freed, or claimed again by another job
             await self._call(
                 "delete_item",
                 TableName=self.table,
@@ -262,7 +237,7 @@ class DynamoJobStore(JobStore):
             out = await self._call(
                 "update_item", **e.request(self.table, KEY, job_id), ReturnValues="ALL_NEW"
             )
-        except _Rejected:
+        except Rejected:
             return None
         after = _decode(out["Attributes"])
         if "expires_at" in fields and after.idempotency_key is not None:
@@ -279,7 +254,7 @@ class DynamoJobStore(JobStore):
         else:
             e.set(e.name(TTL_ATTRIBUTE), e.val(_ttl(job.expires_at)))
         claim_id = _idem_id(job.owner, job.idempotency_key)
-        with contextlib.suppress(_Rejected):  # the claim is gone: nothing to expire
+        with contextlib.suppress(Rejected):  # the claim is gone: nothing to expire
             await self._call("update_item", **e.request(self.table, KEY, claim_id))
 
     async def _delete(self, job_id: str) -> bool:
@@ -294,10 +269,3 @@ class DynamoJobStore(JobStore):
         if isinstance(key, str):
             await self._free_claim(_idem_id(str(doc.get("owner", "")), key), job_id)
         return True
-
-
-class _Rejected(Exception):
-    def __init__(self, code: str, response: dict[str, Any]) -> None:
-        super().__init__(code)
-        self.code = code
-        self.response = response

@@ -1,0 +1,78 @@
+"""The boto3 DynamoDB client plumbing every DynamoDB store shares.
+
+The client is injected (tests: moto's server) or built lazily on first use; each call runs in
+a worker thread. A refused condition (or another tolerated error code) raises
+:class:`Rejected` with the service's answer; anything else is a
+:class:`~grokgate.errors.StoreUnavailableError` naming the table and the operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from grokgate.errors import StoreUnavailableError
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class Rejected(Exception):
+    """A tolerated error code; ``response`` is the service's answer (``Item`` holds ALL_OLD)."""
+
+    def __init__(self, code: str, response: dict[str, Any]) -> None:
+        super().__init__(code)
+        self.code = code
+        self.response = response
+
+    @property
+    def item(self) -> dict[str, Any] | None:
+        item = self.response.get("Item")
+        return item if isinstance(item, dict) else None
+
+
+class DynamoCalls:
+    """A table name plus a lazily built client, and :meth:`call`."""
+
+    def __init__(
+        self,
+        table: str,
+        client: Any | None = None,
+        *,
+        client_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self.table = table
+        self._client = client
+        self._client_factory = client_factory
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            if self._client_factory is None:
+                import boto3
+
+                self._client = boto3.client("dynamodb")
+            else:
+                self._client = self._client_factory()
+        return self._client
+
+    async def call(
+        self, operation: str, *, tolerate: tuple[str, ...] = (CONDITION_FAILED,), **kwargs: Any
+    ) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self.client
+        try:
+            result: dict[str, Any] = await asyncio.to_thread(getattr(client, operation), **kwargs)
+            return result
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in tolerate:
+                raise Rejected(code, dict(exc.response)) from exc
+            raise StoreUnavailableError(
+                f"DynamoDB {operation} on table {self.table!r} failed: {code or 'error'}"
+            ) from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(
+                f"DynamoDB {operation} on table {self.table!r} failed: {type(exc).__name__}"
+            ) from exc
