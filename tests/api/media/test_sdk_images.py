@@ -247,3 +247,25 @@ async def test_imagine_quota_is_read_from_quota_info_after_use(
     assert quota.remaining == sim.state.media.remaining(token or "", "image") == 98
     assert quota.source.value == "upstream"
     assert sim.state.media.requests("quota_info")
+
+
+def test_a_tampered_or_foreign_media_url_is_refused(make_gateway: GatewayFactory, sim: Sim) -> None:
+    gw = make_gateway()
+    out = client(gw.url).images.generate(model="grok-imagine-image", prompt="a fox")
+    assert out.data is not None
+    url = out.data[0].url or ""
+    parts = urlsplit(url)
+    query = dict(p.split("=", 1) for p in parts.query.split("&"))
+    flipped = query["signature"][:-1] + ("0" if query["signature"][-1] != "0" else "1")
+    later = str(int(query["expires"]) + 3600)
+    bad = [
+        f"{gw.url}{parts.path}?expires={query['expires']}&signature={flipped}",
+        f"{gw.url}{parts.path}?expires={later}&signature={query['signature']}",
+        f"{gw.url}{parts.path}x?expires={query['expires']}&signature={query['signature']}",
+        f"{gw.url}{parts.path}",
+    ]
+    for target in bad:
+        got = httpx.get(target, timeout=10)
+        assert got.status_code == 403, target
+        assert got.json()["error"]["code"] == "invalid_signature"
+    assert httpx.get(url, timeout=10).status_code == 200
