@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-WORKER_EVENT_KEY = "grokgate_video_job"  # grokgate.core.media.runners.WORKER_EVENT_KEY
+from grokgate.core.media.runners import WORKER_EVENT_KEY  # a constant: no clients are built
+
 _adapter: Any = None
 
 
