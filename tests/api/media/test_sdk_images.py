@@ -269,3 +269,23 @@ def test_a_tampered_or_foreign_media_url_is_refused(make_gateway: GatewayFactory
         assert got.status_code == 403, target
         assert got.json()["error"]["code"] == "invalid_signature"
     assert httpx.get(url, timeout=10).status_code == 200
+
+
+def test_chat_with_the_edit_model_edits_the_last_user_images(
+    make_gateway: GatewayFactory, sim: Sim
+) -> None:
+    gw = make_gateway()
+    uri = "data:image/png;base64," + base64.b64encode(tiny_png()).decode()
+    parts = [
+        {"type": "text", "text": "make it blue"},
+        {"type": "image_url", "image_url": {"url": uri}},
+    ]
+    out = client(gw.url).chat.completions.create(
+        model="grok-imagine-image-edit", messages=[{"role": "user", "content": parts}]
+    )
+    text = out.choices[0].message.content or ""
+    assert text.startswith("![image 1](")
+    (upload,) = sim.state.upload_requests()
+    assert upload.body["size"] == len(tiny_png())
+    (edit,) = [r for r in sim.state.chat_requests() if r.body.get("modelName")]
+    assert edit.body["mediaGenInput"]["imageToImage"]["prompt"] == "make it blue"

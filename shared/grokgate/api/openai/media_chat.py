@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 
 from grokgate.api.deps import public_base_url, runtime_of
-from grokgate.api.openai.schemas import ChatCompletionRequest, ImagePart, TextPart
+from grokgate.api.openai.schemas import ChatCompletionRequest
+from grokgate.api.openai.translate import to_message
 from grokgate.core.attachments import FileInput
 from grokgate.core.media.images import ImageRequest
 from grokgate.core.registry import Kind, ModelSpec
@@ -22,21 +23,11 @@ from grokgate.events import Event, Finish, Served, TextDelta
 
 
 def _last_user(body: ChatCompletionRequest) -> tuple[str, list[FileInput]]:
+    """The last user message's text and images (its parts read as chat reads them)."""
     for index in range(len(body.messages) - 1, -1, -1):
-        message = body.messages[index]
-        if message.role != "user":
-            continue
-        if isinstance(message.content, str):
-            return message.content, []
-        texts: list[str] = []
-        images: list[FileInput] = []
-        for part_index, part in enumerate(message.content or []):
-            if isinstance(part, TextPart):
-                texts.append(part.text)
-            elif isinstance(part, ImagePart):
-                param = f"messages[{index}].content[{part_index}].image_url"
-                images.append(FileInput(source=part.image_url.url, kind="image", param=param))
-        return "\n".join(texts), images
+        if body.messages[index].role == "user":
+            message = to_message(index, body.messages[index])
+            return "\n".join(message.texts), [f for f in message.files if f.kind == "image"]
     raise InvalidRequestError("an image model needs a user message to draw", param="messages")
 
 

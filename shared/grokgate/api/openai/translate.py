@@ -42,7 +42,8 @@ def _file_part(part: FilePart, param: str) -> FileInput:
     return FileInput(source=data, kind="file", name=name, param=f"{param}.file.file_data")
 
 
-def _message(index: int, wire: ChatMessageIn) -> Message:
+def to_message(index: int, wire: ChatMessageIn) -> Message:
+    """One wire message as the neutral :class:`Message` (texts, files, tool calls)."""
     role = {"developer": "system", "function": "tool"}.get(wire.role, wire.role)
     message = Message(role=role)
     content = wire.content
@@ -141,7 +142,7 @@ def to_job(body: ChatCompletionRequest, *, show_reasoning: bool) -> ChatJob:
         raise InvalidRequestError("n must be 1: grok.com answers once per request", param="n")
     if not body.messages:
         raise InvalidRequestError("messages must be a non-empty array", param="messages")
-    messages = [_message(i, m) for i, m in enumerate(body.messages)]
+    messages = [to_message(i, m) for i, m in enumerate(body.messages)]
     effort = (body.reasoning_effort or "").lower()
     return build_job(
         spec,
