@@ -7,11 +7,13 @@ import hmac
 
 from fastapi import Request
 from pydantic import SecretStr
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from grokgate.api.runtime import Runtime
+from grokgate.core.attachments import AttachmentResolver
 from grokgate.errors import AuthenticationError, InvalidRequestError
+from grokgate.upstream.files import Attachment
 
 
 def key_matches(supplied: str, keys: list[SecretStr]) -> bool:
@@ -77,3 +79,14 @@ async def read_form(request: Request, *, max_files: int) -> FormData:
         return await request.form(max_files=max_files, max_fields=100)
     except StarletteHTTPException as exc:
         raise InvalidRequestError(f"Invalid multipart body: {exc.detail}") from exc
+
+
+async def read_image(
+    part: UploadFile, resolver: AttachmentResolver, *, param: str, index: int = 0
+) -> Attachment:
+    """An uploaded picture as an attachment, under the resolver's size and type rules (read
+    one byte past the limit, so an oversized part is refused without reading all of it)."""
+    data = await part.read(resolver.max_bytes + 1)
+    return resolver.accept(
+        data, name=part.filename, mime=part.content_type, index=index, param=param
+    )

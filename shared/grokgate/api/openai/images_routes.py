@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from grokgate.api.deps import public_base_url, read_form, require_api_key, runtime_of
+from grokgate.api.deps import (
+    public_base_url,
+    read_form,
+    read_image,
+    require_api_key,
+    runtime_of,
+)
 from grokgate.api.openai.media_schemas import (
     DEFAULT_EDIT_MODEL,
     DEFAULT_IMAGE_MODEL,
@@ -22,7 +28,6 @@ from grokgate.api.openai.schemas import ErrorOut
 from grokgate.core.media.images import ImageAnswer, ImageRequest
 from grokgate.core.registry import Kind, resolve
 from grokgate.errors import InvalidRequestError
-from grokgate.upstream.files import Attachment
 
 MAX_EDIT_IMAGES = 8  # grok.com's edit takes 1–8 pictures (research note §6.3)
 _ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 429, 502, 503)}
@@ -101,18 +106,10 @@ async def edits(request: Request) -> Response:
             raise InvalidRequestError(
                 f"at most {MAX_EDIT_IMAGES} pictures can be edited together", param="image"
             )
-        inputs: list[Attachment] = []
-        for index, part in enumerate(files):
-            data = await part.read(resolver.max_bytes + 1)
-            inputs.append(
-                resolver.accept(
-                    data,
-                    name=part.filename,
-                    mime=part.content_type,
-                    index=index,
-                    param="image",
-                )
-            )
+        inputs = [
+            await read_image(part, resolver, param="image", index=index)
+            for index, part in enumerate(files)
+        ]
         fields = form_fields(form)
     finally:
         await form.close()

@@ -10,7 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from grokgate.api.deps import owner_of, public_base_url, read_form, require_api_key, runtime_of
+from grokgate.api.deps import (
+    owner_of,
+    public_base_url,
+    read_form,
+    read_image,
+    require_api_key,
+    runtime_of,
+)
 from grokgate.api.openai.media_schemas import (
     DEFAULT_VIDEO_MODEL,
     ImageReference,
@@ -71,10 +78,7 @@ async def _parse(request: Request) -> tuple[VideoCreateRequest, Attachment | Non
         try:
             part = form.get("input_reference")
             if isinstance(part, UploadFile):
-                data = await part.read(resolver.max_bytes + 1)
-                upload = resolver.accept(
-                    data, name=part.filename, mime=part.content_type, param="input_reference"
-                )
+                upload = await read_image(part, resolver, param="input_reference")
             raw: dict[str, Any] = form_fields(form)
         finally:
             await form.close()
