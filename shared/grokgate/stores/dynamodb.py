@@ -67,19 +67,10 @@ class DynamoAccountStore(AccountStore):
         self.table = table
         self._calls = DynamoCalls(table, client, client_factory=client_factory)
 
-    @property
-    def client(self) -> Any:
-        return self._calls.client
-
-    async def _call(
-        self, operation: str, *, tolerate: tuple[str, ...] = (CONDITION_FAILED,), **kwargs: Any
-    ) -> dict[str, Any]:
-        return await self._calls.call(operation, tolerate=tolerate, **kwargs)
-
     # --- reads -----------------------------------------------------------------------------
 
     async def _load(self, account_id: str) -> Account | None:
-        out = await self._call(
+        out = await self._calls.call(
             "get_item", TableName=self.table, Key={KEY: value(account_id)}, ConsistentRead=True
         )
         item = out.get("Item")
@@ -89,7 +80,7 @@ class DynamoAccountStore(AccountStore):
         accounts: list[Account] = []
         kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         while True:
-            out = await self._call("scan", **kwargs)
+            out = await self._calls.call("scan", **kwargs)
             accounts.extend(from_doc(from_item(item)) for item in out.get("Items", []))
             start = out.get("LastEvaluatedKey")
             if not start:
@@ -100,7 +91,7 @@ class DynamoAccountStore(AccountStore):
 
     async def _insert_if_absent(self, account: Account) -> bool:
         try:
-            await self._call(
+            await self._calls.call(
                 "put_item",
                 TableName=self.table,
                 Item=to_item(to_doc(account)),
@@ -112,7 +103,7 @@ class DynamoAccountStore(AccountStore):
         return True
 
     async def _delete(self, account_id: str) -> bool:
-        out = await self._call(
+        out = await self._calls.call(
             "delete_item",
             TableName=self.table,
             Key={KEY: value(account_id)},
@@ -142,7 +133,7 @@ class DynamoAccountStore(AccountStore):
                 return None, current
             window = planned[0]
             try:
-                out = await self._call(
+                out = await self._calls.call(
                     "update_item",
                     **self._acquire_request(current, window, lease_id, expires_at, now),
                     ReturnValues="ALL_NEW",
@@ -202,7 +193,7 @@ class DynamoAccountStore(AccountStore):
             return base if base is not None else await self._load(account_id)
         try:
             tolerate = (CONDITION_FAILED, _INVALID) if feedback.quota_mode else (CONDITION_FAILED,)
-            out = await self._call(
+            out = await self._calls.call(
                 "update_item", tolerate=tolerate, **request, ReturnValues="ALL_NEW"
             )
         except Rejected:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grokgate.errors import ConflictError, StoreUnavailableError
-from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected
+from grokgate.stores.dynamo_calls import DynamoCalls, Rejected
 from grokgate.stores.dynamo_codec import Expr, from_item, plain, to_item, value
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, job_doc, paginate
 
@@ -89,19 +89,10 @@ class DynamoJobStore(JobStore):
         self.table = table
         self._calls = DynamoCalls(table, client, client_factory=client_factory)
 
-    @property
-    def client(self) -> Any:
-        return self._calls.client
-
-    async def _call(
-        self, operation: str, *, tolerate: tuple[str, ...] = (CONDITION_FAILED,), **kwargs: Any
-    ) -> dict[str, Any]:
-        return await self._calls.call(operation, tolerate=tolerate, **kwargs)
-
     # --- reads -----------------------------------------------------------------------------
 
     async def _get_item(self, item_id: str) -> dict[str, Any] | None:
-        out = await self._call(
+        out = await self._calls.call(
             "get_item", TableName=self.table, Key={KEY: value(item_id)}, ConsistentRead=True
         )
         return out.get("Item") or None
@@ -122,7 +113,7 @@ class DynamoJobStore(JobStore):
             "ExpressionAttributeValues": {":owner": value(owner)},
         }
         while True:
-            out = await self._call("scan", **kwargs)
+            out = await self._calls.call("scan", **kwargs)
             jobs.extend(_decode(item) for item in out.get("Items", []))
             start = out.get("LastEvaluatedKey")
             if not start:
@@ -135,7 +126,7 @@ class DynamoJobStore(JobStore):
         item = _job_item(job)
         if job.idempotency_key is None:
             try:
-                await self._call(
+                await self._calls.call(
                     "put_item",
                     TableName=self.table,
                     Item=item,
@@ -157,7 +148,7 @@ class DynamoJobStore(JobStore):
         names = {"ExpressionAttributeNames": {"#k": KEY}}
         for attempt in range(_ATTEMPTS):
             try:
-                await self._call(
+                await self._calls.call(
                     "transact_write_items",
                     tolerate=(_CANCELLED,),
                     TransactItems=[
@@ -204,7 +195,7 @@ class DynamoJobStore(JobStore):
 
     async def _free_claim(self, idem_id: str, job_id: str) -> None:
         with contextlib.suppress(Rejected):  # already freed, or claimed again by another job
-            await self._call(
+            await self._calls.call(
                 "delete_item",
                 TableName=self.table,
                 Key={KEY: value(idem_id)},
@@ -234,7 +225,7 @@ class DynamoJobStore(JobStore):
             else:
                 e.set(e.name(TTL_ATTRIBUTE), e.val(_ttl(fields["expires_at"])))
         try:
-            out = await self._call(
+            out = await self._calls.call(
                 "update_item", **e.request(self.table, KEY, job_id), ReturnValues="ALL_NEW"
             )
         except Rejected:
@@ -255,10 +246,10 @@ class DynamoJobStore(JobStore):
             e.set(e.name(TTL_ATTRIBUTE), e.val(_ttl(job.expires_at)))
         claim_id = _idem_id(job.owner, job.idempotency_key)
         with contextlib.suppress(Rejected):  # the claim is gone: nothing to expire
-            await self._call("update_item", **e.request(self.table, KEY, claim_id))
+            await self._calls.call("update_item", **e.request(self.table, KEY, claim_id))
 
     async def _delete(self, job_id: str) -> bool:
-        out = await self._call(
+        out = await self._calls.call(
             "delete_item", TableName=self.table, Key={KEY: value(job_id)}, ReturnValues="ALL_OLD"
         )
         old = out.get("Attributes")
