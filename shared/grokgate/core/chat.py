@@ -14,26 +14,16 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Protocol
 
+from grokgate.core.accounts.attempts import stream_with_account
 from grokgate.core.accounts.pool import AccountPool
 from grokgate.core.attachments import Attachment, FileInput
 from grokgate.core.limits import limit_output
 from grokgate.core.registry import ModelSpec
 from grokgate.core.tools.spec import ToolSet
 from grokgate.core.tools.stream import sieve_events
-from grokgate.errors import (
-    GrokGateError,
-    InvalidRequestError,
-    NoAccountAvailableError,
-    RateLimitError,
-    UpstreamError,
-    UpstreamRateLimitError,
-    Verdict,
-)
-from grokgate.events import Event, ReasoningDelta, Served, TextDelta
-from grokgate.logs import get_logger
-from grokgate.stores.records import Account
-
-log = get_logger("chat")
+from grokgate.errors import InvalidRequestError
+from grokgate.events import Event, ReasoningDelta, TextDelta
+from grokgate.stores.records import Account, Lease
 
 
 class ChatUpstream(Protocol):
@@ -97,65 +87,20 @@ class ChatService:
             async for event in source:
                 yield event
 
-    async def _attempts(self, job: ChatJob, attachments: list[Attachment]) -> AsyncIterator[Event]:
-        tried: set[str] = set()
-        failures: list[UpstreamError] = []
-        served = False
-        for attempt in range(1, self.max_retries + 2):
-            try:
-                account, lease = await self.pool.lease(job.spec, frozenset(tried))
-            except (NoAccountAvailableError, RateLimitError) as exc:
-                if failures:
-                    raise final_error(failures) from exc
-                raise
-            tried.add(account.id)
-            visible = accepted = finished = False
-            try:
-                upstream = self.upstream.chat(
-                    account,
-                    job.prompt,
-                    lease.mode,
-                    show_reasoning=job.show_reasoning,
-                    attachments=attachments,
-                )
-                async with aclosing(upstream) as events:
-                    async for event in events:
-                        if isinstance(event, Served):
-                            accepted = True
-                            if served:
-                                continue
-                            served = True
-                            event.attempts = attempt
-                        elif isinstance(event, TextDelta | ReasoningDelta):
-                            visible = True
-                        yield event
-                finished = True
-                await self.pool.finish(account, lease)
-                return
-            except UpstreamError as exc:
-                finished = True
-                await self.pool.finish(account, lease, exc, accepted=accepted)
-                failures.append(exc)
-                if visible or not exc.retryable or attempt > self.max_retries:
-                    final = final_error(failures)
-                    if final is exc:
-                        raise
-                    raise final from exc
-                log.info("retrying on another account after: %s", exc.message)
-            finally:
-                if not finished:  # the client went away, or a bug: give the slot back
-                    await self.pool.finish(account, lease, accepted=accepted, abandoned=True)
-        raise final_error(failures)  # pragma: no cover - the loop always returns or raises
+    def _attempts(self, job: ChatJob, attachments: list[Attachment]) -> AsyncIterator[Event]:
+        def work(account: Account, lease: Lease) -> AsyncIterator[Event]:
+            return self.upstream.chat(
+                account,
+                job.prompt,
+                lease.mode,
+                show_reasoning=job.show_reasoning,
+                attachments=attachments,
+            )
 
-
-def final_error(failures: list[UpstreamError]) -> GrokGateError:
-    """The error the client sees once no (further) account can be tried."""
-    last = failures[-1]
-    if all(f.verdict is Verdict.RATE_LIMITED for f in failures):
-        waits = [f.retry_after for f in failures if f.retry_after is not None]
-        return UpstreamRateLimitError(
-            f"every account tried is rate limited by grok.com: {last.message}",
-            upstream_status=last.upstream_status,
-            retry_after=min(waits) if waits else 60.0,
+        return stream_with_account(
+            self.pool, job.spec, work, visible=_visible, max_retries=self.max_retries
         )
-    return last
+
+
+def _visible(event: Event) -> bool:
+    return isinstance(event, TextDelta | ReasoningDelta)

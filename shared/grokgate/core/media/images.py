@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from grokgate.core.accounts.attempts import with_account
 from grokgate.core.accounts.pool import AccountPool
 from grokgate.core.attachments import sniff
-from grokgate.core.media.attempts import with_account
 from grokgate.core.registry import Kind, ModelSpec
 from grokgate.errors import InvalidRequestError, UpstreamError
 from grokgate.stores.media import MediaStore

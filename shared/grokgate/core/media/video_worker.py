@@ -14,8 +14,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+from grokgate.core.accounts.attempts import with_account
 from grokgate.core.accounts.pool import AccountPool
-from grokgate.core.media.attempts import with_account
 from grokgate.core.media.videos import image_mime
 from grokgate.core.registry import resolve
 from grokgate.errors import GrokGateError, UpstreamError
