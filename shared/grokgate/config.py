@@ -16,6 +16,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # Statsig constants that only the bundled simulator accepts (demo mode and tests).
 DEMO_STATSIG_HEADER_HEX = "00212b15713631b56202bc2d1ecc5e4172482506bcc04defe71e038b74f0f5d41edabb20b87e8df44a636757a2adda85b2"  # noqa: E501
 DEMO_STATSIG_SUFFIX = "grokgate-demo-suffix"
+# The xAI API's chat models (research note xai-api.md); GROKGATE_XAI_MODELS replaces the list.
+DEFAULT_XAI_MODELS = (
+    "grok-4",
+    "grok-4-fast-reasoning",
+    "grok-4-fast-non-reasoning",
+    "grok-4.3",
+    "grok-build-0.1",
+    "grok-4.20-0309-reasoning",
+    "grok-4.20-0309-non-reasoning",
+    "grok-4.20-multi-agent-0309",
+)
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
@@ -60,6 +71,20 @@ class Settings(BaseSettings):
     cf_cookies: SecretStr | None = None
     grok_base_url: str = "https://grok.com"
     user_agent: str = DEFAULT_USER_AGENT
+    web_chat_transport: Literal["auto", "ws", "rest"] = "auto"  # auto: WS, REST if refused
+    ws_heartbeat_seconds: float = Field(25.0, gt=0)  # pings on the WS chat gateway
+
+    # --- the xAI API ---
+    xai_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    xai_base_url: str = "https://api.x.ai"
+    xai_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_XAI_MODELS)
+    )
+    xai_image_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["grok-2-image-1212"]
+    )
+    xai_max_inflight: int = Field(16, ge=1)  # concurrent requests per xAI key
+    xai_ca_file: str | None = None  # a CA bundle for the xAI upstream (a private endpoint)
 
     # --- x-statsig-id ---
     statsig_header_hex: str | None = None
@@ -107,6 +132,9 @@ class Settings(BaseSettings):
         "sso_tokens",
         "fetch_allow_hosts",
         "media_public_hosts",
+        "xai_api_keys",
+        "xai_models",
+        "xai_image_models",
         mode="before",
     )
     @classmethod

@@ -202,8 +202,18 @@ class UpstreamRateLimitError(UpstreamError):
     verdict = Verdict.RATE_LIMITED
 
 
+_ANTHROPIC_CLIENT_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+}
+
+
 class UpstreamRejectedError(UpstreamError):
-    """grok.com refused the client's input (an uploaded file); another account would too."""
+    """The upstream refused the client's input (an uploaded file, a parameter); another account
+    would too. ``status`` passes on the upstream's own 4xx status (the xAI API's 400, 404,
+    413, 422), so the client sees what the upstream said."""
 
     status = 400
     openai_type = "invalid_request_error"
@@ -211,9 +221,12 @@ class UpstreamRejectedError(UpstreamError):
     code = "upstream_rejected"
     verdict = Verdict.REJECTED
 
-    def __init__(self, message: str, **kwargs: object) -> None:
+    def __init__(self, message: str, *, status: int | None = None, **kwargs: object) -> None:
         kwargs.setdefault("retryable", False)
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        if status is not None:
+            self.status = status
+            self.anthropic_type = _ANTHROPIC_CLIENT_TYPES.get(status, "invalid_request_error")
 
 
 class ContentModeratedError(UpstreamRejectedError):

@@ -36,6 +36,7 @@ _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[^\s\"']+"),
     re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
     re.compile(r"()\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){0,2}"),
+    re.compile(r"(\bxai-)[A-Za-z0-9_-]{12,}"),  # xAI API keys
 )
 
 

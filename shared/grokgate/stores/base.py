@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from grokgate.errors import InvalidRequestError
 from grokgate.stores.records import (
     Account,
+    AccountKind,
     Lease,
     ModeQuota,
     Status,
@@ -67,7 +68,7 @@ def normalise_token(raw: str) -> str:
         token = token.replace(ch, "-")
     token = token.strip()
     if not token or any(c.isspace() for c in token):
-        raise InvalidRequestError("an SSO token must be one non-empty word")
+        raise InvalidRequestError("an SSO token or API key must be one non-empty word")
     try:
         token.encode("latin-1")
     except UnicodeEncodeError as exc:
@@ -90,26 +91,35 @@ class AccountStore(ABC):
     # --- accounts --------------------------------------------------------------------------
 
     async def add_account(
-        self, token: str, tier: Tier = Tier.BASIC, *, max_inflight: int = 8
+        self,
+        token: str,
+        tier: Tier = Tier.BASIC,
+        *,
+        max_inflight: int = 8,
+        kind: AccountKind = AccountKind.GROK_WEB,
     ) -> tuple[Account, bool]:
-        """Add an account; returns it and whether it was new (an existing one is unchanged)."""
+        """Add an account (an SSO token, or an xAI API key with ``kind``); returns it and
+        whether it was new (an existing one is unchanged). An xAI key has no tier and no quota
+        of its own: xAI's 429s are its limits."""
         value = normalise_token(token)
         if max_inflight < 1:
             raise InvalidRequestError("max_inflight must be at least 1", param="max_inflight")
         now = self.clock()
+        xai = kind is AccountKind.XAI_API_KEY
         account = Account(
-            id=account_id_for(value),
+            id=account_id_for(value, kind),
             token=SecretStr(value),
-            tier=tier,
+            kind=kind,
+            tier=Tier.BASIC if xai else tier,
             max_inflight=max_inflight,
             created_at=now,
-            quotas=default_quotas(tier, now),
+            quotas={} if xai else default_quotas(tier, now),
         )
         if await self._insert_if_absent(account):
             return account, True
         existing = await self._load(account.id)
         if existing is None:  # removed between the two calls
-            return await self.add_account(token, tier, max_inflight=max_inflight)
+            return await self.add_account(token, tier, max_inflight=max_inflight, kind=kind)
         return existing, False
 
     async def list_accounts(self) -> list[Account]:
@@ -133,6 +143,9 @@ class AccountStore(ABC):
 
     async def set_tier(self, account_id: str, tier: Tier) -> Account | None:
         """Change the tier; quotas become the new tier's defaults until the next sync."""
+        current = await self._load(account_id)
+        if current is not None and current.kind is AccountKind.XAI_API_KEY:
+            raise InvalidRequestError("an xAI API key has no tier", param="tier")
         fb = Feedback(tier=tier, quotas=default_quotas(tier, self.clock()), replace_quotas=True)
         return await self._update(account_id, fb, None)
 

@@ -22,7 +22,7 @@ from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected
 from grokgate.stores.dynamo_codec import Expr, from_item, to_item, value
 from grokgate.stores.records import (
-    MEDIA_MODES,
+    UNTRACKED_MODES,
     Account,
     QuotaSource,
     Status,
@@ -158,7 +158,7 @@ class DynamoAccountStore(AccountStore):
         quota = current.quotas.get(window)
         if quota is None:  # an untracked Imagine group: charge nothing, unless it is tracked now
             e.cond(f"attribute_not_exists({q})")
-        elif window in MEDIA_MODES and quota.remaining < 1:  # its spent time has passed
+        elif window in UNTRACKED_MODES and quota.remaining < 1:  # its spent time has passed
             e.cond(f"{q}.{e.name('remaining')} < {e.val(1)}")
             e.cond(f"{q}.{e.name('reset_at')} <= {e.val(now)}")
             e.remove(q)
@@ -242,6 +242,8 @@ def _update_request(
         e.set(e.name("tier"), e.val(fb.tier.value))
     if fb.synced_at is not None:
         e.set(e.name("synced_at"), e.val(fb.synced_at))
+    if fb.user_id is not None:
+        e.set(e.name("user_id"), e.val(fb.user_id))
     _quota_ops(e, fb, base)
     if e.empty:
         return None
@@ -262,7 +264,7 @@ def _quota_ops(e: Expr, fb: Feedback, base: Account | None) -> None:
     if fb.quota_mode is None:
         return
     q = f"{quotas}.{e.name(fb.quota_mode)}"
-    if fb.quota_exhausted_until is not None and fb.quota_mode in MEDIA_MODES:
+    if fb.quota_exhausted_until is not None and fb.quota_mode in UNTRACKED_MODES:
         # An Imagine group may be untracked: write the whole window (a 429 starts tracking it).
         stored = base.quotas.get(fb.quota_mode) if base is not None else None
         spent = (stored or untracked_media_quota()).model_copy(

@@ -48,6 +48,11 @@ ALL_MODES: tuple[str, ...] = ("auto", "fast", "expert", "heavy", COMPUTER_USE)
 MEDIA_MODES: frozenset[str] = frozenset({"image", "imagePro", "imageEdit", "video"})
 MEDIA_WINDOW_SECONDS = 86400.0
 
+# The one "mode" of an xAI API key: its limits are xAI's own 429s (with Retry-After), so like an
+# Imagine group it is untracked until a 429 marks it spent until a given time.
+XAI_MODE = "xai"
+UNTRACKED_MODES: frozenset[str] = MEDIA_MODES | {XAI_MODE}
+
 
 def tier_has_mode(tier: Tier, mode: str) -> bool:
     """Whether ``tier`` may use ``mode`` at all (Imagine groups: every tier)."""
@@ -61,6 +66,11 @@ _WINDOWS: dict[str, tuple[str, ...]] = {"auto": ("auto", "fast", "expert")}
 def quota_windows(mode: str) -> tuple[str, ...]:
     """The quota windows a request in ``mode`` may be charged to, in order."""
     return _WINDOWS.get(mode, (mode,))
+
+
+class AccountKind(StrEnum):
+    GROK_WEB = "grok_web"  # a grok.com account (SSO cookie)
+    XAI_API_KEY = "xai_api_key"  # a key of the official xAI API
 
 
 class Status(StrEnum):
@@ -110,19 +120,23 @@ def default_quotas(tier: Tier, now: float) -> dict[str, ModeQuota]:
     }
 
 
-def account_id_for(token: str) -> str:
-    """A stable public id for an SSO token; reveals nothing of the token."""
-    return "acct_" + hashlib.sha256(token.encode()).hexdigest()[:12]
+def account_id_for(token: str, kind: AccountKind = AccountKind.GROK_WEB) -> str:
+    """A stable public id for an SSO token or API key; reveals nothing of the secret."""
+    prefix = "xai_" if kind is AccountKind.XAI_API_KEY else "acct_"
+    return prefix + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class Account(BaseModel):
-    """A grok.com web account of the pool. ``token`` is a secret and never rendered."""
+    """An account of the pool: a grok.com web account (``token`` is its SSO cookie) or an xAI
+    API key (``token`` is the key). ``token`` is a secret and never rendered."""
 
     model_config = ConfigDict(frozen=True)
 
     id: str
     token: SecretStr
+    kind: AccountKind = AccountKind.GROK_WEB
     tier: Tier = Tier.BASIC
+    user_id: str | None = None  # grok.com's user id (the WS gateway's ``uid``), once known
     status: Status = Status.ACTIVE
     max_inflight: int = Field(8, ge=1)
     health: float = 1.0
@@ -155,13 +169,13 @@ class Account(BaseModel):
         """The quota window a request in ``mode`` would be charged to now, if any. Fallback
         windows only serve accounts whose tier has the mode itself (basic never serves AUTO).
         An Imagine group is usable while untracked, or when it has queries left, or once the
-        time it was spent until has passed."""
-        if mode in MEDIA_MODES:
+        time it was spent until has passed. An xAI key serves only the xAI "mode", alike."""
+        if not self.can_serve(mode):
+            return None
+        if mode in UNTRACKED_MODES:
             quota = self.quotas.get(mode)
             if quota is None or quota.remaining >= 1 or quota.reset_at <= now:
                 return mode
-            return None
-        if mode not in self.quotas:
             return None
         for window in quota_windows(mode):
             quota = self.quotas.get(window)
@@ -170,7 +184,9 @@ class Account(BaseModel):
         return None
 
     def can_serve(self, mode: str) -> bool:
-        """Whether this account's tier has ``mode`` at all."""
+        """Whether this account's kind and tier have ``mode`` at all."""
+        if self.kind is AccountKind.XAI_API_KEY:
+            return mode == XAI_MODE
         return mode in MEDIA_MODES or mode in self.quotas
 
     def available(self, mode: str, now: float, pending: int = 0) -> bool:
@@ -183,7 +199,7 @@ class Account(BaseModel):
 
     def next_refill(self, mode: str) -> float | None:
         """When the earliest spent window for ``mode`` refills (None: nothing to wait for)."""
-        media = mode in MEDIA_MODES  # a spent Imagine group needs no known total
+        media = mode in UNTRACKED_MODES  # a spent Imagine group needs no known total
         waits = [
             q.reset_at
             for w in quota_windows(mode)

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from grokgate.stores.records import (
-    MEDIA_MODES,
     MEDIA_WINDOW_SECONDS,
     SERVING,
+    UNTRACKED_MODES,
     Account,
     ModeQuota,
     QuotaSource,
@@ -45,6 +45,7 @@ class Feedback:
     quotas: Mapping[str, ModeQuota] | None = None
     replace_quotas: bool = False  # quotas replace the whole map instead of updating modes
     synced_at: float | None = None
+    user_id: str | None = None  # grok.com's user id, learnt from /api/auth/session
 
     @property
     def counts_as_failure(self) -> bool:
@@ -84,7 +85,7 @@ def take_slot(
         return None
     quotas = dict(account.quotas)
     quota = quotas.get(window)
-    if quota is None or (window in MEDIA_MODES and quota.remaining < 1):
+    if quota is None or (window in UNTRACKED_MODES and quota.remaining < 1):
         # An untracked Imagine group costs nothing; a spent one whose time has passed is
         # untracked again until grok.com's numbers are read.
         quotas.pop(window, None)
@@ -131,6 +132,8 @@ def apply(account: Account, fb: Feedback, drop_leases: Iterable[str] = ()) -> Ac
         update["tier"] = fb.tier
     if fb.synced_at is not None:
         update["synced_at"] = fb.synced_at
+    if fb.user_id is not None:
+        update["user_id"] = fb.user_id
     quotas = quota_changes(account.quotas, fb)
     if quotas is not None:
         update["quotas"] = quotas
@@ -148,7 +151,7 @@ def quota_changes(current: Mapping[str, ModeQuota], fb: Feedback) -> dict[str, M
         return None
     quotas = dict(fb.quotas or {}) if fb.replace_quotas else {**current, **(fb.quotas or {})}
     quota = quotas.get(fb.quota_mode) if fb.quota_mode else None
-    if quota is None and fb.quota_mode in MEDIA_MODES and fb.quota_exhausted_until is not None:
+    if quota is None and fb.quota_mode in UNTRACKED_MODES and fb.quota_exhausted_until is not None:
         quota = untracked_media_quota()  # a 429 starts tracking an Imagine group
     if quota is not None and fb.quota_exhausted_until is not None:
         quotas[fb.quota_mode] = quota.model_copy(  # type: ignore[index]

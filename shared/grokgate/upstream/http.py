@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ssl
 from http.cookiejar import DefaultCookiePolicy
 
 import httpx
 
 
-def new_http_client(*, connect_timeout: float, idle_timeout: float) -> httpx.AsyncClient:
+def new_http_client(
+    *, connect_timeout: float, idle_timeout: float, verify: str | bool = True
+) -> httpx.AsyncClient:
     """One client per process, shared by every request; it holds no per-request state.
+
+    ``verify``: a CA bundle file to trust instead of the system's (a private upstream).
 
     Its cookie jar refuses every cookie: each account's cookies are sent explicitly per request,
     and a ``Set-Cookie`` from one account's answer must never ride along on another's request.
@@ -19,6 +24,7 @@ def new_http_client(*, connect_timeout: float, idle_timeout: float) -> httpx.Asy
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         follow_redirects=False,
         trust_env=False,
+        verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
     )
     client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return client

@@ -190,8 +190,9 @@ class AccountPool:
             )
         if not candidates:
             tiers = " or ".join(t.value for t in spec.tier_order())
+            what = "xAI API key" if spec.is_xai else f"{tiers} account"
             return NoAccountAvailableError(
-                f"No account available: the pool has no {tiers} account for model {spec.id}",
+                f"No account available: the pool has no {what} for model {spec.id}",
                 retry_after=BUSY_RETRY_AFTER * 6,
             )
         if not live:
@@ -205,9 +206,10 @@ class AccountPool:
             soonest = min(w for w in waits if w is not None)
             cooling = any(a.cooldown_until > now for a in live)
             why = "is cooling down or has" if cooling else "has"
+            quota = "xAI's rate limit" if spec.is_xai else f"grok.com quota for mode {spec.mode}"
             return RateLimitError(
-                f"Every account that can serve {spec.id} {why} used its grok.com quota for "
-                f"mode {spec.mode}; retry after {math.ceil(soonest)} s",
+                f"Every account that can serve {spec.id} {why} used its {quota}; "
+                f"retry after {math.ceil(soonest)} s",
                 retry_after=max(1.0, soonest),
             )
         return NoAccountAvailableError(

@@ -25,6 +25,7 @@ from grokgate.stores.records import (
     ALL_MODES,
     MEDIA_MODES,
     Account,
+    AccountKind,
     ModeQuota,
     QuotaSource,
     Tier,
@@ -172,8 +173,11 @@ class QuotaSync:
 
         A mode without data keeps its stored quota; a mode whose total is 0 is dropped (the
         account cannot use it). If any read fails, nothing is written (but a 401 or a block
-        marks the account) and the outcome carries the error.
+        marks the account) and the outcome carries the error. An xAI API key has nothing to
+        read (its limits are xAI's 429s): it is returned as it is.
         """
+        if account.kind is AccountKind.XAI_API_KEY:
+            return RefreshOutcome(account, account.tier, account.tier)
         results = await asyncio.gather(
             *(self._fetch(account, mode) for mode in ALL_MODES), return_exceptions=True
         )
@@ -262,7 +266,7 @@ class QuotaSync:
     def schedule_after_use(self, account: Account, mode: str) -> None:
         """Re-read ``mode`` in the background if it was last read over ``sync_seconds`` ago."""
         try:
-            if self._closed or self.sync_seconds <= 0:
+            if self._closed or self.sync_seconds <= 0 or account.kind is AccountKind.XAI_API_KEY:
                 return
             key = (account.id, mode)
             if self._pending(key):
@@ -280,7 +284,7 @@ class QuotaSync:
     def schedule_refresh(self, account: Account) -> None:
         """Refresh ``account`` in the background, at most once per ``refresh_seconds``."""
         try:
-            if self._closed:
+            if self._closed or account.kind is AccountKind.XAI_API_KEY:
                 return
             key = (account.id, _REFRESH)
             if self._pending(key):
