@@ -53,17 +53,26 @@ def gateway_settings(sim_url: str, data_dir: Path, **overrides: object) -> Setti
         "sso_tokens": ",".join(f"{tier}:{token}" for tier, token in ACCOUNTS),
         "api_keys": API_KEY,
         "keepalive_seconds": 15,
+        "web_chat_transport": "rest",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def make_gateway(sim: Sim, tmp_path: Path) -> Iterator[GatewayFactory]:
+def chat_transport() -> str:
+    """grok.com chat transport of the gateways a test starts; suites that must pass over both
+    override it with ``params=["rest", "ws"]``."""
+    return "rest"
+
+
+@pytest.fixture
+def make_gateway(sim: Sim, tmp_path: Path, chat_transport: str) -> Iterator[GatewayFactory]:
     """Start a gateway (fresh pool in its own data dir) in front of the simulator."""
     servers: list[ServerThread] = []
 
     def start(**overrides: object) -> Gateway:
+        overrides.setdefault("web_chat_transport", chat_transport)
         settings = gateway_settings(sim.url, tmp_path / f"gw{len(servers)}", **overrides)
         server = ServerThread(create_app(settings=settings))
         servers.append(server)

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from grokgate.api.runtime_media import MediaParts
 from grokgate.config import Settings
-from grokgate.core.chat import ChatService
+from grokgate.core.chat import ChatService, ChatUpstream
 from grokgate.logs import get_logger, protect_third_party, register_secret
 from grokgate.stores.base import AccountStore
-from grokgate.stores.records import Tier
+from grokgate.stores.records import Account, AccountKind, Tier
 
 if TYPE_CHECKING:
     from grokgate.core.accounts.pool import AccountPool
@@ -26,12 +27,15 @@ if TYPE_CHECKING:
     from grokgate.core.media.runners import JobRunner
     from grokgate.core.media.video_worker import VideoWorker
     from grokgate.core.media.videos import VideoService
+    from grokgate.core.registry import Registry
+    from grokgate.core.relay import RelayService
     from grokgate.stores.jobs import JobStore
     from grokgate.stores.media import MediaStore
     from grokgate.upstream.fetch import SafeFetcher
     from grokgate.upstream.grokweb.client import GrokWebClient
     from grokgate.upstream.grokweb.media_client import GrokMediaClient
     from grokgate.upstream.grokweb.statsig import Signer
+    from grokgate.upstream.xai.client import XaiClient
 
 log = get_logger("runtime")
 
@@ -44,13 +48,18 @@ def parse_token_spec(spec: str, default: Tier) -> tuple[Tier, str]:
     return default, spec
 
 
-class Runtime:
+class Runtime(MediaParts):
     def __init__(self, settings: Settings, store: AccountStore | None = None) -> None:
         self.settings = settings
         self._store = store
         self._http: httpx.AsyncClient | None = None
         self._chat: ChatService | None = None
         self._upstream: GrokWebClient | None = None
+        self._web_chat: ChatUpstream | None = None
+        self._registry: Registry | None = None
+        self._xai: XaiClient | None = None
+        self._xai_http: httpx.AsyncClient | None = None
+        self._relay: RelayService | None = None
         self._quota: QuotaSync | None = None
         self._fetcher: SafeFetcher | None = None
         self._signer: Signer | None = None
@@ -71,6 +80,17 @@ class Runtime:
             register_secret(parse_token_spec(spec.get_secret_value(), Tier.BASIC)[1])
         if settings.cf_cookies:
             register_secret(settings.cf_cookies.get_secret_value())
+        for key in settings.xai_api_keys:
+            register_secret(key.get_secret_value())
+
+    def registry(self) -> Registry:
+        """The one model registry of this configuration (grok.com models + xAI models)."""
+        if self._registry is None:
+            from grokgate.core.registry import Registry
+
+            s = self.settings
+            self._registry = Registry(s.xai_models, s.xai_image_models)
+        return self._registry
 
     async def store(self) -> AccountStore:
         if self._store is None:
@@ -87,11 +107,24 @@ class Runtime:
                     s = self.settings
                     self._chat = ChatService(
                         pool,
-                        self._web_client(),
+                        self._chat_upstream(),
                         max_retries=s.max_retries,
                         files=self.attachments(),
                     )
         return self._chat
+
+    async def relay_service(self) -> RelayService:
+        """Forwards requests for xAI models to the xAI API with the pool's xAI keys."""
+        if self._relay is None:
+            pool = await self.pool()
+            async with self._lock:
+                if self._relay is None:
+                    from grokgate.core.relay import RelayService
+
+                    self._relay = RelayService(
+                        pool, self._xai_client(), max_retries=self.settings.max_retries
+                    )
+        return self._relay
 
     async def pool(self) -> AccountPool:
         """The one account pool of this process, shared by chat and media."""
@@ -122,7 +155,7 @@ class Runtime:
                     s = self.settings
                     self._quota = QuotaSync(
                         store,
-                        self._web_client(),
+                        self._rest_client(),
                         sync_seconds=s.quota_sync_seconds,
                         refresh_seconds=s.quota_refresh_seconds,
                         imagine=self.media_client(),
@@ -138,9 +171,10 @@ class Runtime:
         if self._quota is not None:
             await self._quota.aclose()
             self._quota = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        for client in (self._http, self._xai_http):
+            if client is not None:
+                await client.aclose()
+        self._http = self._xai_http = None
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
@@ -149,7 +183,7 @@ class Runtime:
         for closable in (self._jobs, self._media):
             if closable is not None:
                 await closable.close()
-        self._chat = self._pool = None
+        self._chat = self._pool = self._relay = None
         self._jobs = self._media = None
         self._images = self._videos = self._worker = None
 
@@ -168,6 +202,14 @@ class Runtime:
             )
             if created:
                 log.info("added account %s (%s) from GROKGATE_SSO_TOKENS", account.id, tier)
+        for secret in self.settings.xai_api_keys:
+            account, created = await store.add_account(
+                secret.get_secret_value(),
+                max_inflight=self.settings.xai_max_inflight,
+                kind=AccountKind.XAI_API_KEY,
+            )
+            if created:
+                log.info("added xAI API key %s from GROKGATE_XAI_API_KEYS", account.id)
         return store
 
     def _http_client(self) -> httpx.AsyncClient:
@@ -195,7 +237,7 @@ class Runtime:
             log.info("x-statsig-id: %s", self._signer.kind)
         return self._signer
 
-    def _web_client(self) -> GrokWebClient:
+    def _rest_client(self) -> GrokWebClient:
         if self._upstream is None:
             from grokgate.upstream.grokweb.client import GrokWebClient
 
@@ -210,24 +252,61 @@ class Runtime:
             )
         return self._upstream
 
-    def media_client(self) -> GrokMediaClient:
-        """grok.com's Imagine flows, asset downloads and Imagine quota reads."""
-        if self._media_client is None:
-            from grokgate.upstream.grokweb.media_client import GrokMediaClient
+    def _chat_upstream(self) -> ChatUpstream:
+        """grok.com chat over the transport the settings name (``auto``: WS, REST fallback)."""
+        if self._web_chat is None:
+            choice = self.settings.web_chat_transport
+            if choice == "rest":
+                self._web_chat = self._rest_client()
+            elif choice == "ws":
+                self._web_chat = self._gateway_client()
+            else:
+                from grokgate.upstream.grokweb.transports import FallbackChat
+
+                self._web_chat = FallbackChat(self._gateway_client(), self._rest_client())
+        return self._web_chat
+
+    def _gateway_client(self) -> ChatUpstream:
+        from grokgate.core.accounts.user_ids import StoredUserIds
+        from grokgate.upstream.grokweb.gateway import GrokGatewayClient
+        from grokgate.upstream.grokweb.session import fetch_user_id
+
+        s = self.settings
+        http = self._http_client()
+        cf = s.cf_cookies.get_secret_value() if s.cf_cookies else None
+        assert self._store is not None, "the store is built before the chat service"
+
+        async def lookup(account: Account) -> str:
+            return await fetch_user_id(
+                http, s.grok_base_url, account, user_agent=s.user_agent, cf_cookies=cf
+            )
+
+        return GrokGatewayClient(
+            base_url=s.grok_base_url,
+            http=http,
+            user_agent=s.user_agent,
+            user_ids=StoredUserIds(self._store, lookup),
+            cf_cookies=cf,
+            deadline=s.request_deadline,
+            heartbeat_seconds=s.ws_heartbeat_seconds,
+            connect_timeout=s.connect_timeout,
+        )
+
+    def _xai_client(self) -> XaiClient:
+        if self._xai is None:
+            from grokgate.upstream.http import new_http_client
+            from grokgate.upstream.xai.client import XaiClient
 
             s = self.settings
-            self._media_client = GrokMediaClient(
-                base_url=s.grok_base_url,
-                http=self._http_client(),
-                signer=self._statsig(),
-                user_agent=s.user_agent,
-                cf_cookies=s.cf_cookies.get_secret_value() if s.cf_cookies else None,
-                assets_url=s.grok_assets_url,
-                public_hosts=tuple(s.media_public_hosts),
-                deadline=s.request_deadline,
-                max_download_bytes=s.max_media_bytes,
+            self._xai_http = new_http_client(
+                connect_timeout=s.connect_timeout,
+                idle_timeout=s.idle_timeout,
+                verify=s.xai_ca_file or True,
             )
-        return self._media_client
+            self._xai = XaiClient(
+                base_url=s.xai_base_url, http=self._xai_http, deadline=s.request_deadline
+            )
+        return self._xai
 
     def attachments(self) -> AttachmentResolver:
         """Resolves image/file inputs; remote URLs go through the SSRF-guarded fetcher (its
@@ -247,103 +326,3 @@ class Runtime:
             max_bytes=s.max_attachment_bytes,
             max_total_bytes=s.max_request_attachment_bytes,
         )
-
-    # --- media --------------------------------------------------------------------------
-
-    async def media_store(self) -> MediaStore:
-        if self._media is None:
-            async with self._lock:
-                if self._media is None:
-                    from grokgate.stores.open import open_media_store
-
-                    self._media = open_media_store(self.settings)
-        return self._media
-
-    async def job_store(self) -> JobStore:
-        if self._jobs is None:
-            async with self._lock:
-                if self._jobs is None:
-                    from grokgate.stores.open import open_job_store
-
-                    self._jobs = open_job_store(self.settings)
-        return self._jobs
-
-    async def image_service(self) -> ImageService:
-        if self._images is None:
-            pool = await self.pool()
-            media = await self.media_store()
-            async with self._lock:
-                if self._images is None:
-                    from grokgate.core.media.images import ImageService
-
-                    s = self.settings
-                    self._images = ImageService(
-                        pool,
-                        self.media_client(),
-                        media,
-                        max_retries=s.max_retries,
-                        max_bytes=s.max_media_bytes,
-                    )
-        return self._images
-
-    async def video_worker(self) -> VideoWorker:
-        """Runs video jobs (in this process, or as the async invocation in the cloud)."""
-        if self._worker is None:
-            pool = await self.pool()
-            media = await self.media_store()
-            jobs = await self.job_store()
-            async with self._lock:
-                if self._worker is None:
-                    from grokgate.core.media.video_worker import VideoWorker
-
-                    s = self.settings
-                    self._worker = VideoWorker(
-                        jobs,
-                        media,
-                        pool,
-                        self.media_client(),
-                        max_retries=s.max_retries,
-                        max_bytes=s.max_media_bytes,
-                        heartbeat_seconds=s.video_heartbeat_seconds,
-                    )
-        return self._worker
-
-    async def video_service(self) -> VideoService:
-        if self._videos is None:
-            media = await self.media_store()
-            jobs = await self.job_store()
-            runner = self._job_runner()
-            async with self._lock:
-                if self._videos is None:
-                    from grokgate.core.media.videos import VideoService
-
-                    s = self.settings
-                    self._videos = VideoService(
-                        jobs,
-                        media,
-                        runner,
-                        stale_seconds=s.video_stale_seconds,
-                        queue_seconds=s.video_queue_seconds,
-                        retention_seconds=s.video_retention_seconds,
-                    )
-        return self._videos
-
-    def _job_runner(self) -> JobRunner:
-        """An async Lambda invocation per job when a worker function is configured, else a
-        task of this process."""
-        if self._runner is None:
-            from grokgate.core.media.runners import LambdaRunner, LocalRunner, lambda_client
-
-            s = self.settings
-            if s.video_worker_function:
-                self._runner = LambdaRunner(
-                    s.video_worker_function,
-                    client_factory=lambda: lambda_client(s.aws_region, s.lambda_endpoint_url),
-                )
-            else:
-
-                async def work(job_id: str) -> None:
-                    await (await self.video_worker()).run(job_id)
-
-                self._runner = LocalRunner(work)
-        return self._runner

@@ -122,6 +122,7 @@ ALIASES: Mapping[str, str] = {
     },
 }
 
+
 def xai_spec(xai_id: str, public_id: str, kind: Kind = Kind.CHAT) -> ModelSpec:
     what = "images" if kind is Kind.IMAGE else "chat"
     return ModelSpec(

@@ -13,8 +13,15 @@ from grokgate.core.attachments import FileInput
 from grokgate.core.chat import ChatJob
 from grokgate.core.conversation import FILES_ONLY_TEXT
 from grokgate.core.messages import Message, ToolCall
+from grokgate.core.registry import resolve
 from grokgate.core.tools.spec import Choice
 from grokgate.errors import InvalidRequestError, ModelNotFoundError
+
+
+def _to_job(body: MessagesRequest, **options: Any) -> Any:
+    """The route's two steps: resolve the model, then translate."""
+    return to_job(body, resolve(body.model), **options)
+
 
 MODEL = "grok-4.20-fast"
 PNG = "iVBORw0KGgo="
@@ -30,7 +37,7 @@ def request(messages: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 
 
 def job(messages: list[dict[str, Any]], **extra: Any) -> ChatJob:
-    return to_job(parse_request(MessagesRequest, request(messages, **extra)), show_reasoning=True)
+    return _to_job(parse_request(MessagesRequest, request(messages, **extra)), show_reasoning=True)
 
 
 def messages(wire: list[dict[str, Any]], **extra: Any) -> list[Message]:
@@ -39,7 +46,7 @@ def messages(wire: list[dict[str, Any]], **extra: Any) -> list[Message]:
 
 def error(body: dict[str, Any]) -> InvalidRequestError:
     with pytest.raises(InvalidRequestError) as info:
-        to_job(parse_request(MessagesRequest, body), show_reasoning=True)
+        _to_job(parse_request(MessagesRequest, body), show_reasoning=True)
     return info.value
 
 
@@ -213,8 +220,8 @@ def test_only_server_tools_means_no_toolset() -> None:
 def test_thinking_config(thinking: dict[str, Any] | None, shown: bool) -> None:
     extra = {"thinking": thinking} if thinking else {}
     body = parse_request(MessagesRequest, request([{"role": "user", "content": "x"}], **extra))
-    assert to_job(body, show_reasoning=True).show_reasoning is shown
-    assert to_job(body, show_reasoning=False).show_reasoning is False  # the gateway setting
+    assert _to_job(body, show_reasoning=True).show_reasoning is shown
+    assert _to_job(body, show_reasoning=False).show_reasoning is False  # the gateway setting
 
 
 X = [{"role": "user", "content": "x"}]
@@ -269,7 +276,7 @@ def test_unknown_fields_are_accepted_and_body_must_be_an_object() -> None:
 
 def test_unknown_model_is_404() -> None:
     with pytest.raises(ModelNotFoundError):
-        to_job(
+        _to_job(
             parse_request(
                 MessagesRequest,
                 {**request([{"role": "user", "content": "x"}]), "model": "claude-x"},
@@ -283,4 +290,4 @@ def test_count_tokens_prompt_is_the_job_prompt() -> None:
     counted = to_prompt(
         parse_request(CountTokensRequest, {k: v for k, v in wire.items() if k != "max_tokens"})
     )
-    assert counted == to_job(parse_request(MessagesRequest, wire), show_reasoning=True).prompt
+    assert counted == _to_job(parse_request(MessagesRequest, wire), show_reasoning=True).prompt

@@ -9,8 +9,15 @@ import pytest
 from grokgate.api.openai.schemas import ChatCompletionRequest
 from grokgate.api.openai.translate import to_job
 from grokgate.core.chat import ChatJob
+from grokgate.core.registry import resolve
 from grokgate.core.tools.spec import Choice
 from grokgate.errors import InvalidRequestError
+
+
+def _to_job(body: ChatCompletionRequest, **options: Any) -> Any:
+    """The route's two steps: resolve the model, then translate."""
+    return to_job(body, resolve(body.model), **options)
+
 
 MODEL = "grok-4.20-0309"
 WEATHER = {
@@ -26,7 +33,7 @@ WEATHER = {
 def job(**body: Any) -> ChatJob:
     body.setdefault("model", MODEL)
     body.setdefault("messages", [{"role": "user", "content": "hi"}])
-    return to_job(ChatCompletionRequest.model_validate(body), show_reasoning=True)
+    return _to_job(ChatCompletionRequest.model_validate(body), show_reasoning=True)
 
 
 def bad(param: str | None, **body: Any) -> InvalidRequestError:

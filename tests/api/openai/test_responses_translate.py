@@ -8,7 +8,14 @@ import pytest
 
 from grokgate.api.openai.responses_schemas import ResponsesRequest
 from grokgate.api.openai.responses_translate import ResponsesPlan, to_plan
+from grokgate.core.registry import resolve
 from grokgate.errors import InvalidRequestError, ModelNotFoundError
+
+
+def _to_plan(body: ResponsesRequest, **options: Any) -> Any:
+    """The route's two steps: resolve the model, then translate."""
+    return to_plan(body, resolve(body.model), **options)
+
 
 MODEL = "grok-4.20-0309"
 
@@ -16,7 +23,7 @@ MODEL = "grok-4.20-0309"
 def plan(*, show_reasoning: bool = True, **body: Any) -> ResponsesPlan:
     body.setdefault("model", MODEL)
     body.setdefault("input", "hi")
-    return to_plan(ResponsesRequest.model_validate(body), show_reasoning=show_reasoning)
+    return _to_plan(ResponsesRequest.model_validate(body), show_reasoning=show_reasoning)
 
 
 def bad(param: str | None, **body: Any) -> InvalidRequestError:

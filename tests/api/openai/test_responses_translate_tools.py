@@ -8,8 +8,15 @@ import pytest
 
 from grokgate.api.openai.responses_schemas import FunctionToolOut, ResponsesRequest
 from grokgate.api.openai.responses_translate import ResponsesPlan, to_plan
+from grokgate.core.registry import resolve
 from grokgate.core.tools.spec import Choice
 from grokgate.errors import InvalidRequestError
+
+
+def _to_plan(body: ResponsesRequest, **options: Any) -> Any:
+    """The route's two steps: resolve the model, then translate."""
+    return to_plan(body, resolve(body.model), **options)
+
 
 WEATHER = {
     "type": "function",
@@ -24,7 +31,7 @@ TIME = {"type": "function", "name": "get_time", "parameters": None, "strict": No
 def plan(**body: Any) -> ResponsesPlan:
     body.setdefault("model", "grok-4.20-0309")
     body.setdefault("input", "hi")
-    return to_plan(ResponsesRequest.model_validate(body), show_reasoning=True)
+    return _to_plan(ResponsesRequest.model_validate(body), show_reasoning=True)
 
 
 def bad(param: str | None, **body: Any) -> InvalidRequestError:

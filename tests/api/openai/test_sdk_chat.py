@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from grokgate.core.registry import list_models
+from grokgate.config import DEFAULT_XAI_MODELS
+from grokgate.core.registry import Registry
 from grokgate.simulator.answers import rendered_text
 from tests.sdk import openai_aclient as aclient
 from tests.sdk import openai_client as client
@@ -20,7 +21,7 @@ def echo(flattened: str, user_text: str) -> str:
 def test_list_and_retrieve_models(gateway: str) -> None:
     c = client(gateway)
     ids = [m.id for m in c.models.list()]
-    assert ids == [m.id for m in list_models()]
+    assert ids == [m.id for m in Registry(DEFAULT_XAI_MODELS, ["grok-2-image-1212"]).listed()]
     model = c.models.retrieve("grok-4.20-0309-reasoning")
     assert model.id == "grok-4.20-0309-reasoning"
     assert model.object == "model"

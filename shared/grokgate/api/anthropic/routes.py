@@ -21,6 +21,7 @@ from grokgate.api.anthropic.schemas import (
 )
 from grokgate.api.anthropic.translate import parse_request, to_job, to_prompt
 from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.relay import relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
 from grokgate.core.usage import estimate_usage
@@ -38,7 +39,10 @@ JsonBody = Annotated[Any, Body()]
 async def create_message(body: JsonBody, request: Request) -> Response:
     runtime = runtime_of(request)
     wire = parse_request(MessagesRequest, body)
-    job = to_job(wire, show_reasoning=runtime.settings.show_reasoning)
+    spec = runtime.registry().resolve(wire.model)
+    if spec.is_xai:
+        return await relay(request, spec, body, "messages")
+    job = to_job(wire, spec, show_reasoning=runtime.settings.show_reasoning)
     service = await runtime.chat_service()
     events = service.stream(job)
     reply = Reply(model=job.spec.id, prompt=job.prompt, thinking=job.show_reasoning)
@@ -51,7 +55,9 @@ async def create_message(body: JsonBody, request: Request) -> Response:
 
 
 @router.post("/messages/count_tokens", response_model=CountTokensOut, responses=_ERRORS)
-async def count_tokens_route(body: JsonBody) -> CountTokensOut:
+async def count_tokens_route(body: JsonBody, request: Request) -> CountTokensOut:
     """The prompt's token count, as ``usage.input_tokens`` reports it; no account is used."""
-    prompt = to_prompt(parse_request(CountTokensRequest, body))
+    wire = parse_request(CountTokensRequest, body)
+    runtime_of(request).registry().resolve(wire.model)
+    prompt = to_prompt(wire)
     return CountTokensOut(input_tokens=estimate_usage(prompt, "", "").prompt_tokens)

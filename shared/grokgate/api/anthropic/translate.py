@@ -37,7 +37,7 @@ from grokgate.core.attachments import FileInput
 from grokgate.core.chat import ChatJob
 from grokgate.core.conversation import build_job, build_prompt
 from grokgate.core.messages import Message, ToolCall
-from grokgate.core.registry import resolve
+from grokgate.core.registry import ModelSpec
 from grokgate.core.tools.spec import Choice, ToolChoice, ToolSet, ToolSpec, make_toolset
 from grokgate.errors import InvalidRequestError
 
@@ -244,9 +244,9 @@ def thinking_shown(body: CountTokensRequest) -> bool:
     return thinking.display != "omitted"
 
 
-def to_job(body: MessagesRequest, *, show_reasoning: bool) -> ChatJob:
+def to_job(body: MessagesRequest, spec: ModelSpec, *, show_reasoning: bool) -> ChatJob:
     return build_job(
-        resolve(body.model),
+        spec,
         conversation(body),
         tools=toolset(body),
         show_reasoning=show_reasoning and thinking_shown(body),
@@ -256,5 +256,4 @@ def to_job(body: MessagesRequest, *, show_reasoning: bool) -> ChatJob:
 
 def to_prompt(body: CountTokensRequest) -> str:
     """The grok.com ``message`` this request would send (for ``count_tokens``)."""
-    resolve(body.model)
     return build_prompt(conversation(body), toolset(body))

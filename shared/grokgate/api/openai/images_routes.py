@@ -25,8 +25,9 @@ from grokgate.api.openai.media_schemas import (
     form_fields,
 )
 from grokgate.api.openai.schemas import ErrorOut
+from grokgate.api.relay import json_object, relay
 from grokgate.core.media.images import ImageAnswer, ImageRequest
-from grokgate.core.registry import Kind, resolve
+from grokgate.core.registry import Kind, ModelSpec, Registry
 from grokgate.errors import InvalidRequestError
 
 MAX_EDIT_IMAGES = 8  # grok.com's edit takes 1–8 pictures (research note §6.3)
@@ -55,8 +56,14 @@ def _format(answer: ImageAnswer) -> Literal["png", "webp", "jpeg"] | None:
     return names.get(kinds.pop()) if len(kinds) == 1 else None
 
 
-def _image_model(model: str | None, default: str, *, edit: bool) -> Any:
-    spec = resolve(model or default)
+def _image_model(registry: Registry, model: str | None, default: str, *, edit: bool) -> ModelSpec:
+    spec = registry.resolve(model or default)
+    if spec.is_xai and edit:
+        raise InvalidRequestError(
+            f"The model {spec.id!r} cannot edit images: the xAI API only generates them",
+            param="model",
+            code="invalid_model",
+        )
     wanted = (Kind.IMAGE_EDIT,) if edit else (Kind.IMAGE, Kind.IMAGE_LITE)
     if spec.kind not in wanted:
         what = "edits images" if edit else "generates images"
@@ -73,8 +80,11 @@ async def generations(body: ImageGenerationRequest, request: Request) -> Respons
     if body.stream:
         raise InvalidRequestError("stream is not supported for images", param="stream")
     runtime = runtime_of(request)
+    spec = _image_model(runtime.registry(), body.model, DEFAULT_IMAGE_MODEL, edit=False)
+    if spec.is_xai:
+        return await relay(request, spec, await json_object(request), "images")
     req = ImageRequest(
-        spec=_image_model(body.model, DEFAULT_IMAGE_MODEL, edit=False),
+        spec=spec,
         prompt=body.prompt,
         n=1 if body.n is None else body.n,
         size=body.size,
@@ -122,7 +132,7 @@ async def edits(request: Request) -> Response:
             "response_format must be url or b64_json", param="response_format"
         )
     req = ImageRequest(
-        spec=_image_model(fields.get("model"), DEFAULT_EDIT_MODEL, edit=True),
+        spec=_image_model(runtime.registry(), fields.get("model"), DEFAULT_EDIT_MODEL, edit=True),
         prompt=prompt,
         n=_int(fields.get("n"), "n", 1),
         size=fields.get("size"),

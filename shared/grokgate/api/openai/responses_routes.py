@@ -14,6 +14,7 @@ from grokgate.api.openai.responses_render import ResponseBuilder, collect, strea
 from grokgate.api.openai.responses_schemas import ResponseOut, ResponsesRequest
 from grokgate.api.openai.responses_translate import to_plan
 from grokgate.api.openai.schemas import ErrorOut
+from grokgate.api.relay import json_object, relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
 from grokgate.errors import NotFoundError
@@ -32,7 +33,10 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
 @router.post("/responses", response_model=ResponseOut, responses={**_STREAM_DOC, **_ERRORS})
 async def create_response(body: ResponsesRequest, request: Request) -> Response:
     runtime = runtime_of(request)
-    plan = to_plan(body, show_reasoning=runtime.settings.show_reasoning)
+    spec = runtime.registry().resolve(body.model)
+    if spec.is_xai:
+        return await relay(request, spec, await json_object(request), "responses")
+    plan = to_plan(body, spec, show_reasoning=runtime.settings.show_reasoning)
     service = await runtime.chat_service()
     events = service.stream(plan.job)
     builder = ResponseBuilder(model=plan.job.spec.id, prompt=plan.job.prompt, echo=plan.echo)

@@ -40,7 +40,7 @@ from grokgate.core.attachments import FileInput
 from grokgate.core.chat import ChatJob
 from grokgate.core.conversation import build_job
 from grokgate.core.messages import Message, ToolCall
-from grokgate.core.registry import resolve
+from grokgate.core.registry import ModelSpec
 from grokgate.core.tools.spec import Choice, ToolChoice, ToolSet, ToolSpec, make_toolset
 from grokgate.errors import InvalidRequestError
 
@@ -365,9 +365,8 @@ def _echo(body: ResponsesRequest, tools: list[FunctionToolOut | dict[str, Any]])
     )
 
 
-def to_plan(body: ResponsesRequest, *, show_reasoning: bool) -> ResponsesPlan:
-    """Validate what the model table and grok.com can honour, and build the job."""
-    spec = resolve(body.model)
+def to_plan(body: ResponsesRequest, spec: ModelSpec, *, show_reasoning: bool) -> ResponsesPlan:
+    """Validate what grok.com can honour for the model ``spec``, and build the job."""
     _refuse_state(body)
     if body.max_output_tokens is not None and body.max_output_tokens < 1:
         raise InvalidRequestError("max_output_tokens must be at least 1", param="max_output_tokens")

@@ -16,9 +16,10 @@ from grokgate.api.openai.schemas import (
     ModelOut,
 )
 from grokgate.api.openai.translate import to_job
+from grokgate.api.relay import json_object, relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
-from grokgate.core.registry import CREATED, Kind, ModelSpec, list_models, resolve
+from grokgate.core.registry import CREATED, Kind, ModelSpec
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 
@@ -31,24 +32,26 @@ def _model_out(spec: ModelSpec) -> ModelOut:
 
 
 @models_router.get("/models", response_model=ModelListOut, responses=_ERRORS)
-async def list_models_route() -> ModelListOut:
-    return ModelListOut(data=[_model_out(m) for m in list_models()])
+async def list_models_route(request: Request) -> ModelListOut:
+    return ModelListOut(data=[_model_out(m) for m in runtime_of(request).registry().listed()])
 
 
 @models_router.get("/models/{model_id:path}", response_model=ModelOut, responses=_ERRORS)
-async def get_model_route(model_id: str) -> ModelOut:
-    return _model_out(resolve(model_id))
+async def get_model_route(model_id: str, request: Request) -> ModelOut:
+    return _model_out(runtime_of(request).registry().resolve(model_id))
 
 
 @chat_router.post("/chat/completions", response_model=ChatCompletionOut, responses=_ERRORS)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     runtime = runtime_of(request)
-    spec = resolve(body.model)
+    spec = runtime.registry().resolve(body.model)
+    if spec.is_xai:
+        return await relay(request, spec, await json_object(request), "chat")
     if spec.kind is not Kind.CHAT:  # pictures as markdown, for chat-only clients
         events = media_events(body, spec, request)
         answer = Answer(model=spec.id, prompt=_prompt_text(body))
     else:
-        job = to_job(body, show_reasoning=runtime.settings.show_reasoning)
+        job = to_job(body, spec, show_reasoning=runtime.settings.show_reasoning)
         service = await runtime.chat_service()
         events = service.stream(job)
         answer = Answer(

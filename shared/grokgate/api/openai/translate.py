@@ -20,7 +20,7 @@ from grokgate.core.attachments import FileInput
 from grokgate.core.chat import ChatJob
 from grokgate.core.conversation import build_job
 from grokgate.core.messages import Message, ToolCall
-from grokgate.core.registry import resolve
+from grokgate.core.registry import ModelSpec
 from grokgate.core.tools.spec import Choice, ToolChoice, ToolSet, ToolSpec, make_toolset
 from grokgate.errors import InvalidRequestError
 
@@ -135,9 +135,8 @@ def _output_limit(body: ChatCompletionRequest) -> int | None:
     return None
 
 
-def to_job(body: ChatCompletionRequest, *, show_reasoning: bool) -> ChatJob:
-    """Validate what the model table and grok.com can honour, and flatten the history."""
-    spec = resolve(body.model)
+def to_job(body: ChatCompletionRequest, spec: ModelSpec, *, show_reasoning: bool) -> ChatJob:
+    """Validate what grok.com can honour for the model ``spec``, and flatten the history."""
     if body.n is not None and body.n != 1:
         raise InvalidRequestError("n must be 1: grok.com answers once per request", param="n")
     if not body.messages:

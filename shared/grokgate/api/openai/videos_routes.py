@@ -31,7 +31,6 @@ from grokgate.api.openai.media_schemas import (
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.core.attachments import FileInput
 from grokgate.core.media.videos import DEFAULT_SIZE, VideoRequest, parse_seconds
-from grokgate.core.registry import resolve
 from grokgate.errors import InvalidRequestError
 from grokgate.stores.jobs import Job, JobStatus
 from grokgate.upstream.files import Attachment
@@ -122,7 +121,7 @@ async def create_video(request: Request) -> Response:
         )
     body, reference = await _parse(request)
     req = VideoRequest(
-        spec=resolve(body.model or DEFAULT_VIDEO_MODEL),
+        spec=runtime_of(request).registry().resolve(body.model or DEFAULT_VIDEO_MODEL),
         prompt=body.prompt,
         seconds=parse_seconds(body.seconds if body.seconds is not None else 6),
         size=body.size or DEFAULT_SIZE,

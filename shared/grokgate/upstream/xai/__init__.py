@@ -1,0 +1,1 @@
+"""The official xAI API (API keys), which already speaks OpenAI's and Anthropic's shapes."""

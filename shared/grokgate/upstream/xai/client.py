@@ -1,0 +1,140 @@
+"""The xAI API over HTTP/2: requests forwarded as they are, streams relayed event by event.
+
+The client never re-buffers a stream: each server-sent event is handed on as soon as it is
+parsed (``httpx-sse`` reads line by line). It holds only process-wide state (the shared HTTP/2
+client); every call names the account (API key) that pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutError
+from grokgate.events import Served
+from grokgate.logs import register_secret
+from grokgate.stores.records import Account
+from grokgate.upstream.xai.errors import classify_xai
+
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a non-streamed answer (images as base64 included)
+ERROR_BODY_BYTES = 64 * 1024
+_SILENT = "the xAI API went silent in the middle of the answer"
+# Request headers of the client that the xAI API understands and that are not credentials.
+PASSED_HEADERS = ("anthropic-version", "anthropic-beta")
+
+
+@dataclass(frozen=True, slots=True)
+class XaiEvent:
+    """One server-sent event of the upstream, relayed as it is."""
+
+    data: str
+    event: str | None = None  # None: an unnamed event (OpenAI chat chunks)
+
+
+class XaiClient:
+    transport = "xai"
+
+    def __init__(self, *, base_url: str, http: httpx.AsyncClient, deadline: float = 300.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = http
+        self.deadline = deadline
+
+    def _request(
+        self, account: Account, path: str, body: Mapping[str, Any], extra: Mapping[str, str]
+    ) -> httpx.Request:
+        key = account.token.get_secret_value()
+        register_secret(key)
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream" if body.get("stream") else "application/json",
+        }
+        if path.startswith("/v1/messages"):
+            headers["x-api-key"] = key
+            headers["anthropic-version"] = "2023-06-01"
+        for name in PASSED_HEADERS:
+            if name in extra:
+                headers[name] = extra[name]
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return self.http.build_request(
+            "POST", self.base_url + path, content=content, headers=headers
+        )
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError("the xAI API did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"could not reach the xAI API ({type(exc).__name__})") from exc
+        if response.status_code >= 300:
+            try:
+                body = await _read(response, ERROR_BODY_BYTES, truncate=True)
+            finally:
+                await response.aclose()
+            raise classify_xai(response.status_code, response.headers, body)
+        return response
+
+    async def call(
+        self,
+        account: Account,
+        path: str,
+        body: Mapping[str, Any],
+        extra: Mapping[str, str] | None = None,
+    ) -> tuple[bytes, str]:
+        """POST a non-streamed request; the answer's bytes and content type, unchanged."""
+        response = await self._send(self._request(account, path, body, extra or {}))
+        try:
+            data = await _read(response, MAX_BODY_BYTES)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError(_SILENT) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamStreamError(f"the xAI API's answer broke ({type(exc).__name__})") from exc
+        finally:
+            await response.aclose()
+        ctype = response.headers.get("content-type", "application/json")
+        return data, ctype
+
+    async def stream(
+        self,
+        account: Account,
+        path: str,
+        body: Mapping[str, Any],
+        extra: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[Served | XaiEvent]:
+        """POST a streamed request: :class:`Served` once the xAI API answered 200, then every
+        server-sent event as it arrives. Raises :class:`UpstreamError` for every failure."""
+        started = time.monotonic()
+        response = await self._send(self._request(account, path, body, extra or {}))
+        try:
+            yield Served(account=account.id, transport=self.transport)
+            async for sse in EventSource(response).aiter_sse():
+                name = sse.event if sse.event and sse.event != "message" else None
+                yield XaiEvent(sse.data, name)
+                if time.monotonic() - started > self.deadline:
+                    raise UpstreamTimeoutError(
+                        f"the xAI API's answer took longer than {self.deadline:.0f} s"
+                    )
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError(_SILENT) from exc
+        except (httpx.HTTPError, SSEError) as exc:
+            raise UpstreamStreamError(f"the xAI API's stream broke ({type(exc).__name__})") from exc
+        finally:
+            await response.aclose()
+
+
+async def _read(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
+    data = b""
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > limit:
+            if truncate:
+                return data[:limit]
+            raise UpstreamError("the xAI API's answer is too large")
+    return data
