@@ -38,7 +38,7 @@ from grokgate.cli_format import (
 from grokgate.config import Settings
 from grokgate.errors import GrokGateError, InvalidRequestError
 from grokgate.logs import mask, redact, register_secret
-from grokgate.stores.records import Account, Status, Tier
+from grokgate.stores.records import Account, AccountKind, Status, Tier
 
 if TYPE_CHECKING:
     from grokgate.api.runtime import Runtime
@@ -102,10 +102,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     def leaf(name: str, help_text: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
 
-    p = leaf("add", "add one account by its SSO token")
+    p = leaf("add", "add one account by its SSO token, or an xAI API key with --xai")
     p.add_argument("token", metavar="TOKEN", help="[tier:]token, or - to read it from stdin")
     _tier_options(p)
     p.add_argument("--max-inflight", type=_positive, metavar="N", help="concurrent requests")
+    p.add_argument("--xai", action="store_true", help="TOKEN is an xAI API key (no tier)")
     p = leaf("import", "add accounts from a file: one token per line, or JSON")
     p.add_argument("file", metavar="FILE", help="path, or - for stdin")
     _tier_options(p)
@@ -196,6 +197,8 @@ def _err(message: str) -> None:
 
 async def cmd_add(ctx: Context, args: argparse.Namespace) -> int:
     raw = stdin_token() if args.token == "-" else args.token
+    if args.xai:
+        return await _add_xai(ctx, raw, args.max_inflight or ctx.settings.xai_max_inflight)
     max_inflight = args.max_inflight or ctx.settings.max_inflight
     spec = _spec("token", raw, _default_tier(ctx, args), max_inflight)
     account, created = await ctx.store.add_account(
@@ -206,6 +209,16 @@ async def cmd_add(ctx: Context, args: argparse.Namespace) -> int:
     print(f"{state}: {account.id} ({account.tier.value}, token {hint})")
     if args.refresh:
         return await _refresh(ctx, [account])
+    return 0
+
+
+async def _add_xai(ctx: Context, key: str, max_inflight: int) -> int:
+    register_secret(key.strip())
+    account, created = await ctx.store.add_account(
+        key, max_inflight=max_inflight, kind=AccountKind.XAI_API_KEY
+    )
+    state = "added" if created else "already present"
+    print(f"{state}: {account.id} (xAI API key {mask(account.token.get_secret_value())})")
     return 0
 
 

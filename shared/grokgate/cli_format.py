@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grokgate.logs import mask, redact
-from grokgate.stores.records import ALL_MODES, COMPUTER_USE, SERVING, Account, ModeQuota, Tier
+from grokgate.stores.records import (
+    ALL_MODES,
+    COMPUTER_USE,
+    SERVING,
+    Account,
+    AccountKind,
+    ModeQuota,
+    Tier,
+)
 
 if TYPE_CHECKING:
     from grokgate.core.accounts.quota import RefreshOutcome
@@ -66,7 +74,7 @@ def account_row(account: Account, now: float) -> list[str]:
     return [
         account.id,
         mask(account.token.get_secret_value()),
-        account.tier.value,
+        "xai" if account.kind is AccountKind.XAI_API_KEY else account.tier.value,
         status_text(account, now),
         quota_text(account.quotas, now),
         f"{account.live_inflight(now)}/{account.max_inflight}",
