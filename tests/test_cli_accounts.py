@@ -134,7 +134,7 @@ def test_add_reads_the_token_from_stdin(cli: Cli) -> None:
 
 def test_add_rejects_a_malformed_token(cli: Cli) -> None:
     result = cli("add", "two words")
-    assert result.code == 1 and result.err.startswith("error: an SSO token must be one")
+    assert result.code == 1 and result.err.startswith("error: an SSO token or API key must be one")
     assert cli("list").out.strip() == "no accounts"
 
 

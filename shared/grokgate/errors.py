@@ -239,3 +239,27 @@ class UpstreamStreamError(UpstreamError):
     """The upstream stream broke or reported an error in band."""
 
     code = "upstream_stream_error"
+
+
+class UpstreamHandshakeError(UpstreamError):
+    """The upstream's WebSocket could not be opened: the handshake was refused (an HTTP answer
+    instead of the upgrade), timed out, was invalid, or nobody answered. Nothing was sent yet,
+    so a caller may fall back to another transport. ``verdict``, ``retry_after``,
+    ``upstream_status`` and ``retryable`` are those of the underlying failure (a refusal keeps
+    what its HTTP status and body mean: 401 → EXPIRED, 429 → RATE_LIMITED, ...)."""
+
+    code = "upstream_handshake_failed"
+
+    @classmethod
+    def from_error(cls, err: UpstreamError) -> UpstreamHandshakeError:
+        """The handshake error for ``err`` (the classified refusal), with its message, verdict,
+        retry-after, upstream status and retryability, and its code when it is more specific
+        than the generic ``upstream_error`` (``upstream_challenge``, ...)."""
+        return cls(
+            err.message,
+            upstream_status=err.upstream_status,
+            verdict=err.verdict,
+            retry_after=err.retry_after,
+            code=err.code if err.code != UpstreamError.code else None,
+            retryable=err.retryable,
+        )

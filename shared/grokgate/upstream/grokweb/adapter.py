@@ -4,12 +4,17 @@ One :class:`FrameAdapter` per answer. It splits thinking from final text, turns 
 cards into reasoning lines, replaces ``<grok:render>`` tags using the cards seen so far (inline
 citations become ``[[n]](url)``), collects web sources, and detects the end of the answer and
 in-band errors (raised as :class:`~grokgate.errors.UpstreamError`).
+
+The pieces every grok.com chat transport renders the same way (tool lines, inline citation
+numbers, deduplicated sources, X posts as sources) are the small helpers below, shared with the
+WebSocket gateway's :mod:`~grokgate.upstream.grokweb.gateway_adapter`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from grokgate.events import Event, Finish, ReasoningDelta, SearchSource, Sources, TextDelta
@@ -19,7 +24,7 @@ _RENDER = re.compile(r"<grok:render\b([^>]*)>(.*?)</grok:render>", re.DOTALL)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _OPEN_TAG = "<grok:render"
 _CLOSE_TAG = "</grok:render>"
-_TOOL_NAMES = {
+TOOL_NAMES = {
     "webSearch": "web_search",
     "xSearch": "x_search",
     "xKeywordSearch": "x_keyword_search",
@@ -30,11 +35,59 @@ _TOOL_NAMES = {
 }
 
 
+# --- shared by the chat transports ------------------------------------------------------------
+
+
+def tool_line(name: str, args: Any) -> str:
+    """The reasoning line shown for a server-side tool call: ``🔍 web_search: <q>`` on a line
+    of its own."""
+    if not isinstance(args, dict):
+        args = {}
+    what = args.get("query") or args.get("url") or json.dumps(args, ensure_ascii=False)
+    return f"\n🔍 {name}: {what}\n"
+
+
+def x_post_source(user: str, post_id: str, text: str) -> SearchSource:
+    """An X post as a source: ``https://x.com/<user>/status/<id>``, titled ``𝕏/@user: text``."""
+    return SearchSource(
+        url=f"https://x.com/{user or 'i'}/status/{post_id}", title=f"𝕏/@{user}: {text[:50]}"
+    )
+
+
+def new_sources(seen: dict[str, SearchSource], found: Iterable[SearchSource]) -> list[Event]:
+    """A :class:`Sources` event with the sources of ``found`` not in ``seen`` (by url, which are
+    then added to ``seen``); no event when nothing is new."""
+    new: list[SearchSource] = []
+    for source in found:
+        if source.url not in seen:
+            seen[source.url] = source
+            new.append(source)
+    return [Sources(tuple(new))] if new else []
+
+
+class Citations:
+    """Inline citations: urls numbered in order of first appearance; a citation identical to the
+    previous one collapses."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+        self._last: str | None = None
+
+    def render(self, url: str) -> str:
+        """`` [[n]](url)``, or ``""`` for a repeat of the previous citation."""
+        if url == self._last:
+            return ""  # consecutive duplicates collapse
+        self._last = url
+        if url not in self.urls:
+            self.urls.append(url)
+        return f" [[{self.urls.index(url) + 1}]]({url})"
+
+
 class FrameAdapter:
     def __init__(self, *, show_reasoning: bool = True) -> None:
         self.show_reasoning = show_reasoning
         self.cards: dict[str, dict[str, Any]] = {}
-        self.citations: list[str] = []  # urls, in order of first appearance
+        self.citations = Citations()
         self.sources: dict[str, SearchSource] = {}
         self.final_started = False
         self.finished = False
@@ -42,7 +95,6 @@ class FrameAdapter:
         self._last_thinking: str | None = None
         self._rollout: str | None = None
         self._pending = ""  # final text held back while a <grok:render> tag may be open
-        self._last_citation: str | None = None
 
     # --- public ---------------------------------------------------------------------------
 
@@ -115,27 +167,17 @@ class FrameAdapter:
         xs = response.get("xSearchResults")
         for item in (xs.get("results") or []) if isinstance(xs, dict) else []:
             if isinstance(item, dict) and item.get("postId"):
-                user = item.get("username", "")
-                url = f"https://x.com/{user or 'i'}/status/{item['postId']}"
-                title = f"𝕏/@{user}: {str(item.get('text', ''))[:50]}"
-                found.append(SearchSource(url=url, title=title))
-        new: list[SearchSource] = []
-        for source in found:
-            if source.url not in self.sources:
-                self.sources[source.url] = source
-                new.append(source)
-        if new:
-            out.append(Sources(tuple(new)))
+                user = str(item.get("username") or "")
+                found.append(x_post_source(user, str(item["postId"]), str(item.get("text", ""))))
+        out.extend(new_sources(self.sources, found))
 
     def _tool_card(self, response: dict[str, Any], out: list[Event]) -> None:
         card = response.get("toolUsageCard")
         if self.final_started or not isinstance(card, dict):
             return
         for key, value in card.items():
-            if key in _TOOL_NAMES and isinstance(value, dict):
-                args = value.get("args") or {}
-                what = args.get("query") or args.get("url") or json.dumps(args, ensure_ascii=False)
-                self._reasoning(f"\n🔍 {_TOOL_NAMES[key]}: {what}\n", out)
+            if key in TOOL_NAMES and isinstance(value, dict):
+                self._reasoning(tool_line(TOOL_NAMES[key], value.get("args")), out)
 
     def _token(self, response: dict[str, Any], out: list[Event]) -> None:
         token: str = response["token"]
@@ -189,13 +231,7 @@ class FrameAdapter:
         card = self.cards.get(attrs.get("card_id", ""), {})
         kind = attrs.get("type") or card.get("type", "")
         if kind == "render_inline_citation" and card.get("url"):
-            url = str(card["url"])
-            if url == self._last_citation:
-                return ""  # consecutive duplicates collapse
-            self._last_citation = url
-            if url not in self.citations:
-                self.citations.append(url)
-            return f" [[{self.citations.index(url) + 1}]]({url})"
+            return self.citations.render(str(card["url"]))
         if kind == "render_searched_image" and isinstance(card.get("image"), dict):
             image = card["image"]
             thumb = image.get("thumbnail") or image.get("original") or ""

@@ -70,9 +70,10 @@ class FallbackChat:
                     yield event
             return
         except UpstreamError as exc:
-            if started or not exc.retryable or exc.verdict not in _NOT_THE_ACCOUNT:
+            handshake = isinstance(exc, UpstreamHandshakeError)  # a refused gateway (404 too)
+            if started or exc.verdict not in _NOT_THE_ACCOUNT or not (handshake or exc.retryable):
                 raise
-            stage = "handshake" if isinstance(exc, UpstreamHandshakeError) else "session"
+            stage = "handshake" if handshake else "session"
             log.warning(
                 "account %s: %s chat failed at the %s (%s); falling back to %s",
                 account.id,

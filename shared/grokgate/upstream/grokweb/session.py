@@ -1,0 +1,114 @@
+"""grok.com's user id of an account: ``GET /api/auth/session`` (research note §5; gateway contract).
+
+The WebSocket gateway names the user in its URL (``?uid=``) and in the ``x-userid`` cookie. The
+session answer is HTTP 200 in every case the contract knows: ``status`` says whether the cookies
+belong to a live account (``authenticated``), to nobody (``unauthenticated``, which means what a
+401 means) or to a blocked account (``blocked``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import httpx
+
+from grokgate.errors import UpstreamError, UpstreamTimeoutError, Verdict
+from grokgate.logs import register_secret
+from grokgate.stores.records import Account
+from grokgate.upstream.grokweb.classify import error_of
+from grokgate.upstream.grokweb.request import ORIGIN, cookie_header
+
+SESSION_PATH = "/api/auth/session"
+SESSION_TIMEOUT = 15.0  # the whole call, connect to answer
+SESSION_BODY_LIMIT = 64 * 1024
+# A user id goes into a URL and a cookie: a uuid in practice, anything header-safe at most.
+_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def valid_user_id(value: str) -> bool:
+    """Whether ``value`` can go into the gateway's URL and cookie as it is."""
+    return _USER_ID.fullmatch(value) is not None
+
+
+def session_headers(*, cookie: str, user_agent: str) -> dict[str, str]:
+    return {
+        "Accept": "application/json",
+        "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
+        "Origin": ORIGIN,
+        "Referer": ORIGIN + "/",
+        "User-Agent": user_agent,
+        "Cookie": cookie,
+    }
+
+
+def parse_session(raw: bytes) -> str:
+    """The user id of a 200 session answer; :class:`UpstreamError` with a verdict otherwise."""
+    try:
+        data: Any = json.loads(raw)
+    except ValueError as exc:
+        raise UpstreamError("grok.com's session answer is not JSON") from exc
+    if not isinstance(data, dict):
+        raise UpstreamError("grok.com's session answer is not a JSON object")
+    status = data.get("status")
+    if status == "unauthenticated":
+        raise UpstreamError(
+            "grok.com does not know the account's session (unauthenticated)",
+            verdict=Verdict.EXPIRED,
+        )
+    if status == "blocked":
+        raise UpstreamError("grok.com has blocked the account", verdict=Verdict.BLOCKED)
+    for section, key in (("session", "userId"), ("user", "id")):
+        part = data.get(section)
+        value = part.get(key) if isinstance(part, dict) else None
+        if isinstance(value, str) and value:
+            if not valid_user_id(value):
+                raise UpstreamError("grok.com's session answer has a malformed user id")
+            return value
+    raise UpstreamError("grok.com's session answer names no user id")
+
+
+async def fetch_user_id(
+    http: httpx.AsyncClient,
+    base_url: str,
+    account: Account,
+    *,
+    user_agent: str,
+    cf_cookies: str | None = None,
+    seconds: float = SESSION_TIMEOUT,
+) -> str:
+    """grok.com's user id of ``account`` (``session.userId``, else ``user.id``).
+
+    Raises :class:`UpstreamError` with a verdict on the account: ``unauthenticated`` → EXPIRED,
+    ``blocked`` → BLOCKED, a non-200 answer as any grok.com answer (``classify_http``), an
+    unusable answer or a missing id → UNAVAILABLE. The whole call is bounded by ``seconds``."""
+    token = account.token.get_secret_value()
+    register_secret(token)
+    if cf_cookies:
+        register_secret(cf_cookies)
+    request = http.build_request(
+        "GET",
+        base_url.rstrip("/") + SESSION_PATH,
+        headers=session_headers(cookie=cookie_header(token, cf_cookies), user_agent=user_agent),
+        timeout=seconds,
+    )
+    try:
+        async with asyncio.timeout(seconds):
+            response = await http.send(request, stream=True)
+            try:
+                if response.status_code != 200:
+                    raise await error_of(response, None)
+                raw = b""
+                async for chunk in response.aiter_bytes():
+                    raw += chunk
+                    if len(raw) > SESSION_BODY_LIMIT:
+                        raise UpstreamError("grok.com's session answer is too large")
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise UpstreamTimeoutError("grok.com did not answer the session query in time") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
+    return parse_session(raw)

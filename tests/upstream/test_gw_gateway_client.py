@@ -1,0 +1,466 @@
+"""GrokGatewayClient.chat against a small in-test mgw WebSocket server (no simulator)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from grokgate.errors import (
+    UpstreamError,
+    UpstreamHandshakeError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+    Verdict,
+)
+from grokgate.events import Event, Finish, ReasoningDelta, Served, TextDelta
+from grokgate.stores.records import Account
+from grokgate.upstream.files import Attachment
+from grokgate.upstream.grokweb.gateway import GrokGatewayClient, new_chat_x_grok
+from grokgate.upstream.grokweb.upload import UPLOAD_PATH
+from tests.upstream.test_gw_client import UA
+
+TOKEN = "sso-gateway-test-eyJhbGciOiJIUzI1NiJ9"
+UID = "0b9c1f3e-5d7a-4e2b-9c8d-1a2b3c4d5e6f"
+ACCOUNT = Account(id="acct_ws", token=SecretStr(TOKEN))
+SID = "sess-1"
+CREDENTIALS = (
+    '{"error":{"code":16,"message":"Failed to look up session ID. '
+    '[WKE=unauthorized:invalid-credentials]","details":[]}}'
+)
+BLOCKED = (
+    '{"error":{"code":7,"message":"User is blocked: Bot abuse - free tier account '
+    '[WKE=unauthorized:blocked-user]","details":[]}}'
+)
+
+
+def frame(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"session_id": SID, "event": {"type": kind, **fields}}
+
+
+def text(tok: str, channel: str = "CHANNEL_ASSISTANT_RESPONSE") -> dict[str, Any]:
+    return frame("response.chunk", chunk={"text": {"text": tok, "channel": channel}})
+
+
+DONE = frame("response.done", response={"id": "r1", "status": "completed"})
+ANSWER = [text("Thinking.", "CHANNEL_ANALYSIS"), text("Hello"), text(", world"), DONE]
+
+
+@dataclass
+class FakeGateway:
+    """Answers session.create, then plays ``answer`` after response.create; ``end`` says what
+    happens after it: ``None`` (nothing), ``"close"`` (normal close), ``"drop"`` (no close
+    frame), ``"stall"`` (waits for ``release``)."""
+
+    answer: list[dict[str, Any]] = field(default_factory=lambda: list(ANSWER))
+    end: str | None = None
+    delay: float = 0.0  # before each answer frame
+    refuse: tuple[int, dict[str, str], str] | None = None
+    attached_first: bool = False
+    on_create: list[dict[str, Any]] | None = None  # instead of created + attached
+    received: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[Headers] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    close_codes: list[int | None] = field(default_factory=list)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        self.headers.append(request.headers)
+        self.paths.append(request.path)
+        if self.refuse is None:
+            return None
+        status, headers, body = self.refuse
+        response = connection.respond(status, body)
+        for key, value in headers.items():
+            response.headers[key] = value
+        return response
+
+    async def handler(self, ws: ServerConnection) -> None:
+        try:
+            async for message in ws:
+                data = json.loads(message)
+                self.received.append(data)
+                event = data["event"]
+                if event["type"] == "session.create":
+                    await self._created(ws, event)
+                elif event["type"] == "response.create":
+                    self.tasks.append(asyncio.create_task(self._answer(ws)))
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close_codes.append(ws.close_code)
+            self.closed.set()
+
+    async def _created(self, ws: ServerConnection, event: dict[str, Any]) -> None:
+        if self.on_create is not None:
+            for item in self.on_create:
+                await ws.send(json.dumps(item))
+            return
+        created = frame("session.created", event_id="srv_1", client_event_id=event["event_id"],
+                        session={"id": SID, "model": event["session"]["model"]})  # fmt: skip
+        attached = frame("conversation.attached", conversation={"id": SID})
+        for item in [attached, created] if self.attached_first else [created, attached]:
+            await ws.send(json.dumps(item))
+
+    async def _answer(self, ws: ServerConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            for item in self.answer:
+                await asyncio.sleep(self.delay)
+                await ws.send(json.dumps(item))
+            if self.end == "close":
+                await ws.close()
+            elif self.end == "drop":
+                ws.transport.abort()
+            elif self.end == "stall":
+                await self.release.wait()
+
+    def pings(self) -> int:
+        return sum(1 for f in self.received if f["event"]["type"] == "ping")
+
+
+class FakeUserIds:
+    def __init__(self, uid: str = UID) -> None:
+        self.uid = uid
+        self.asked: list[str] = []
+
+    async def get(self, account: Account) -> str:
+        self.asked.append(account.id)
+        return self.uid
+
+
+def uploads(request: httpx.Request) -> httpx.Response:
+    assert request.url.path == UPLOAD_PATH
+    name = re.search(rb'filename="([^"]+)"', request.content)
+    assert name is not None
+    file_id = "file_" + name.group(1).decode().split(".")[0]
+    return httpx.Response(200, json={"fileMetadata": {"fileMetadataId": file_id}})
+
+
+Factory = Callable[..., Awaitable[tuple[FakeGateway, GrokGatewayClient]]]
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[Factory]:
+    servers: list[tuple[Any, FakeGateway]] = []
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(**kw: Any) -> tuple[FakeGateway, GrokGatewayClient]:
+        names = ("deadline", "heartbeat_seconds", "connect_timeout", "user_ids")
+        options = {k: kw.pop(k) for k in names if k in kw}
+        fake = FakeGateway(**kw)
+        server = await serve(fake.handler, "127.0.0.1", 0, process_request=fake.process_request)
+        servers.append((server, fake))
+        port = server.sockets[0].getsockname()[1]
+        http = httpx.AsyncClient(transport=httpx.MockTransport(uploads))
+        clients.append(http)
+        client = GrokGatewayClient(
+            base_url=f"http://127.0.0.1:{port}/",
+            http=http,
+            user_agent=UA,
+            user_ids=options.get("user_ids", FakeUserIds()),
+            cf_cookies="cf_clearance=cf1",
+            deadline=options.get("deadline", 10.0),
+            heartbeat_seconds=options.get("heartbeat_seconds", 25.0),
+            connect_timeout=options.get("connect_timeout", 5.0),
+        )
+        return fake, client
+
+    yield start
+    for server, fake in servers:
+        fake.release.set()
+        server.close()
+        await server.wait_closed()
+        for task in fake.tasks:
+            task.cancel()
+    for http in clients:
+        await http.aclose()
+
+
+async def collect(client: GrokGatewayClient, **kw: Any) -> list[Event]:
+    return [event async for event in client.chat(ACCOUNT, kw.pop("message", "hi"), "auto", **kw)]
+
+
+async def collect_until_error(client: GrokGatewayClient, events: list[Event]) -> None:
+    async for event in client.chat(ACCOUNT, "hi", "auto"):
+        events.append(event)
+
+
+# --- a normal answer --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attached_first", [False, True])
+async def test_answer_events_and_one_served(gateway: Factory, attached_first: bool) -> None:
+    fake, client = await gateway(attached_first=attached_first)
+    events = await collect(client)
+    assert events == [
+        Served(account="acct_ws", transport="ws"),
+        ReasoningDelta("Thinking."),
+        TextDelta("Hello"),
+        TextDelta(", world"),
+        Finish(reason="stop"),
+    ]
+    await asyncio.wait_for(fake.closed.wait(), 5)
+    assert fake.close_codes == [1000]  # the client closed normally
+
+
+async def test_exact_client_frames_with_files(gateway: Factory) -> None:
+    fake, client = await gateway()
+    files = [Attachment("a.png", "image/png", b"\x89PNG"), Attachment("b.txt", "text/plain", b"x")]
+    await collect(client, message="Describe these", attachments=files)
+    create, item, response = fake.received[:3]
+    init_id = create["event"]["event_id"]
+    assert re.fullmatch(r"evt_init_[0-9a-f-]{36}", init_id)
+    assert create == {
+        "event": {
+            "type": "session.create",
+            "event_id": init_id,
+            "session": {"model": "auto", "x_grok": new_chat_x_grok()},
+        }
+    }
+    assert create["event"]["session"]["x_grok"] == json.loads(
+        '{"protocol_capabilities":["conversation_attached","custom_methods_v1"],"use_chunk":true,'
+        '"enable_side_by_side":true,"force_side_by_side":false,"enable_image_generation":true,'
+        '"image_generation_count":2,"disable_text_follow_ups":false,"disable_artifact":true,'
+        '"force_concise":false,"keep_context":false,"is_temporary":true,"disable_memory":true}'
+    )
+    event = item["event"]
+    assert item["session_id"] == SID
+    assert re.fullmatch(r"evt_msg_\d{13}", event["event_id"])
+    message_id = event["item"]["x_grok"]["client_message_id"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", message_id)
+    assert event == {
+        "type": "conversation.item.create",
+        "event_id": event["event_id"],
+        "item": {
+            "type": "message",
+            "role": "user",
+            "x_grok": {
+                "client_message_id": message_id,
+                "input_chunks": [
+                    {"mention": {"target": {"file_mention": {"file_id": "file_a"}}}},
+                    {"mention": {"target": {"file_mention": {"file_id": "file_b"}}}},
+                    {"text": {"text": "Describe these"}},
+                ],
+            },
+            "file_attachment_ids": ["file_a", "file_b"],
+        },
+        "file_attachment_ids": ["file_a", "file_b"],
+    }
+    assert set(item) == {"session_id", "event"}
+    assert response["session_id"] == SID
+    assert response["event"]["type"] == "response.create"
+    assert re.fullmatch(r"evt_resp_\d{13}", response["event"]["event_id"])
+    assert len(fake.received) == 3  # no ping within 25 s
+
+
+async def test_handshake_url_and_headers(gateway: Factory) -> None:
+    fake, client = await gateway()
+    await collect(client)
+    assert fake.paths == [f"/ws/mgw/?uid={UID}"]
+    headers = fake.headers[0]
+    assert headers["Origin"] == "https://grok.com"
+    assert headers["User-Agent"] == UA
+    assert headers["Cookie"] == f"sso={TOKEN}; sso-rw={TOKEN}; cf_clearance=cf1; x-userid={UID}"
+    assert headers["Accept-Language"] == "zh-CN,zh;q=0.9,en;q=0.8"
+    assert headers["Cache-Control"] == "no-cache" and headers["Pragma"] == "no-cache"
+    assert "x-statsig-id" not in headers
+    assert len(headers.get_all("User-Agent")) == 1
+
+
+async def test_heartbeat_pings_until_done(gateway: Factory) -> None:
+    fake, client = await gateway(delay=0.1, heartbeat_seconds=0.05)
+    events = await collect(client)
+    assert isinstance(events[-1], Finish)
+    pings = [f for f in fake.received if f["event"]["type"] == "ping"]
+    assert len(pings) >= 3
+    assert all(re.fullmatch(r"evt_hb_\d{13}", p["event"]["event_id"]) for p in pings)
+    assert all(set(p) == {"event"} for p in pings)
+    types = [f["event"]["type"] for f in fake.received]
+    assert types[:3] == ["session.create", "conversation.item.create", "response.create"]
+    await asyncio.wait_for(fake.closed.wait(), 5)
+    count = fake.pings()
+    await asyncio.sleep(0.2)
+    assert fake.pings() == count  # the heartbeat stopped with the answer
+
+
+async def test_early_consumer_exit_closes_the_socket(gateway: Factory) -> None:
+    fake, client = await gateway(end="stall", heartbeat_seconds=0.05)
+    async with contextlib.aclosing(client.chat(ACCOUNT, "hi", "auto")) as stream:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                break
+    await asyncio.wait_for(fake.closed.wait(), 5)
+    assert fake.close_codes == [1000]
+    count = fake.pings()
+    await asyncio.sleep(0.2)
+    assert fake.pings() == count
+
+
+# --- failures after the socket opened ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("end", ["close", "drop"])
+async def test_socket_closed_before_done(gateway: Factory, end: str) -> None:
+    _, client = await gateway(answer=[text("Hel")], end=end)
+    events: list[Event] = []
+    with pytest.raises(UpstreamStreamError, match="stream broke") as info:
+        await collect_until_error(client, events)
+    assert info.value.verdict is Verdict.UNAVAILABLE
+    assert not isinstance(info.value, UpstreamHandshakeError)
+    assert events == [Served(account="acct_ws", transport="ws"), TextDelta("Hel")]
+
+
+async def test_deadline(gateway: Factory) -> None:
+    _, client = await gateway(answer=[text("slow")], end="stall", deadline=0.5)
+    with pytest.raises(UpstreamTimeoutError, match="longer than"):
+        await collect(client)
+
+
+async def test_error_frame_after_served(gateway: Factory) -> None:
+    error = {"code": "rate_limited", "message": "rate limited", "retry_after_seconds": 30}
+    _, client = await gateway(answer=[frame("error", error=error)], end="close")
+    events: list[Event] = []
+    with pytest.raises(UpstreamStreamError) as info:
+        await collect_until_error(client, events)
+    assert events == [Served(account="acct_ws", transport="ws")]
+    assert info.value.verdict is Verdict.RATE_LIMITED and info.value.retry_after == 30
+
+
+async def test_done_without_text(gateway: Factory) -> None:
+    _, client = await gateway(answer=[DONE])
+    with pytest.raises(UpstreamStreamError, match="without any answer text"):
+        await collect(client)
+
+
+@pytest.mark.parametrize(
+    ("on_create", "error", "verdict"),
+    [
+        ([{"event": {"type": "error", "error": {"code": "invalid_argument", "message": "bad"}}}],
+         UpstreamStreamError, Verdict.UNAVAILABLE),
+        ([{"event": {"type": "error", "error": {"code": "model_not_available", "message": "no"}}}],
+         UpstreamStreamError, Verdict.MODE_UNAVAILABLE),
+        ([frame("session.ended", reason="server_shutdown")], UpstreamStreamError,
+         Verdict.UNAVAILABLE),
+        ([frame("conversation.attached", conversation={"id": SID})], UpstreamTimeoutError,
+         Verdict.UNAVAILABLE),
+    ],
+)  # fmt: skip
+async def test_session_set_up_failures_come_before_served(
+    gateway: Factory, on_create: list[dict[str, Any]], error: type[Exception], verdict: Verdict
+) -> None:
+    fake, client = await gateway(on_create=on_create, connect_timeout=0.5)
+    events: list[Event] = []
+    with pytest.raises(error) as info:
+        await collect_until_error(client, events)
+    assert events == []
+    assert isinstance(info.value, UpstreamError) and info.value.verdict is verdict
+    assert not isinstance(info.value, UpstreamHandshakeError)
+    await asyncio.wait_for(fake.closed.wait(), 5)
+    assert [f["event"]["type"] for f in fake.received] == ["session.create"]
+
+
+# --- handshake failures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "verdict"),
+    [
+        (401, {}, CREDENTIALS, Verdict.EXPIRED),
+        (403, {}, BLOCKED, Verdict.BLOCKED),
+        (403, {"cf-mitigated": "challenge"}, "<html>Just a moment...</html>", Verdict.CHALLENGED),
+        (429, {"Retry-After": "42"}, "Too many requests", Verdict.RATE_LIMITED),
+        (404, {}, "Not Found", Verdict.UNAVAILABLE),
+        (502, {}, "Bad Gateway", Verdict.UNAVAILABLE),
+        (503, {}, "", Verdict.UNAVAILABLE),
+    ],
+)
+async def test_handshake_refusals(
+    gateway: Factory, status: int, headers: dict[str, str], body: str, verdict: Verdict
+) -> None:
+    _, client = await gateway(refuse=(status, headers, body))
+    events: list[Event] = []
+    with pytest.raises(UpstreamHandshakeError) as info:
+        await collect_until_error(client, events)
+    assert events == []
+    assert info.value.verdict is verdict
+    assert info.value.upstream_status == status
+    assert info.value.retry_after == (42 if status == 429 else None)
+    assert TOKEN not in info.value.message and UID not in info.value.message
+    assert info.value.__cause__ is not None
+
+
+async def test_connection_refused() -> None:
+    async with httpx.AsyncClient() as http:
+        client = GrokGatewayClient(
+            base_url="http://127.0.0.1:1", http=http, user_agent=UA, user_ids=FakeUserIds()
+        )
+        with pytest.raises(UpstreamHandshakeError, match="could not open") as info:
+            await collect(client)
+    assert info.value.verdict is Verdict.UNAVAILABLE
+
+
+async def test_open_timeout() -> None:
+    release = asyncio.Event()
+    done: list[asyncio.Event] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        finished = asyncio.Event()
+        done.append(finished)
+        try:
+            await reader.read(1 << 16)  # reads the upgrade request, never answers
+            await release.wait()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            finished.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient() as http:
+            client = GrokGatewayClient(
+                base_url=f"http://127.0.0.1:{port}",
+                http=http,
+                user_agent=UA,
+                user_ids=FakeUserIds(),
+                connect_timeout=0.3,
+            )
+            with pytest.raises(UpstreamHandshakeError, match="did not open") as info:
+                await collect(client)
+        assert info.value.verdict is Verdict.UNAVAILABLE
+    finally:
+        release.set()
+        for finished in done:
+            await asyncio.wait_for(finished.wait(), 2)
+        server.close()
+        await server.wait_closed()
+
+
+async def test_user_id_errors_propagate_and_malformed_ids_are_refused(gateway: Factory) -> None:
+    class Expired:
+        async def get(self, account: Account) -> str:
+            raise UpstreamError("unauthenticated", verdict=Verdict.EXPIRED)
+
+    fake, client = await gateway(user_ids=Expired())
+    with pytest.raises(UpstreamError) as info:
+        await collect(client)
+    assert info.value.verdict is Verdict.EXPIRED
+    _, client = await gateway(user_ids=FakeUserIds("bad; x-userid=other"))
+    with pytest.raises(UpstreamError, match="malformed"):
+        await collect(client)
+    assert fake.paths == []
