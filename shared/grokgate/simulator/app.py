@@ -5,7 +5,8 @@ ends it cleanly (see :mod:`.wire`). Both consume quota, as a normal answer does;
 ``delay`` seconds and then answers normally. Media requests on ``conversations/new`` (a
 ``modelName`` without ``modeId``, or a ``Drawing: `` chat in ``fast``) are built by
 :mod:`.media` and go through the same prelude and chat faults; media faults (``MEDIA_FAULTS``)
-posted to ``/__sim/faults`` go to ``SimState.media``.
+posted to ``/__sim/faults`` go to ``SimState.media``. The WebSocket chat gateway
+(``/ws/mgw/``), ``GET /api/auth/session`` and ``POST /__sim/gateway`` live in :mod:`.gateway`.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ from starlette.routing import Route, WebSocketRoute
 
 from . import uploads
 from .answers import answer_frames, conversation_frame, stream_error_frame
+from .gateway import GatewaySocket
 from .imagine import IMAGINE_PATH, ImagineSocket
 from .media import POST_CREATE_PATH, QUOTA_INFO_PATH, MediaHandlers, is_lite, is_media_request
 from .media_state import MEDIA_FAULTS
 from .state import (
     CHAT_PATH,
+    MGW_PATH,
     MODES,
     RATE_LIMITS_PATH,
+    SESSION_PATH,
     UPLOAD_PATH,
     RecordedRequest,
     SimState,
@@ -321,6 +325,7 @@ def create_app(
     )
     install_log_filter()
     imagine = ImagineSocket(sim_state, clock)
+    gateway = GatewaySocket(sim_state, clock, token_delay)
     routes = [
         Route(CHAT_PATH, sim.chat, methods=["POST"]),
         Route(RATE_LIMITS_PATH, sim.rate_limits, methods=["POST"]),
@@ -330,10 +335,13 @@ def create_app(
         Route("/assets/{path:path}", sim.media.asset, methods=["GET"]),
         Route("/imagine-public/images/{name}", sim.media.public_image, methods=["GET"]),
         WebSocketRoute(IMAGINE_PATH, imagine.endpoint),
+        WebSocketRoute(MGW_PATH, gateway.endpoint),
+        Route(SESSION_PATH, gateway.session, methods=["GET"]),
         Route("/__sim/files/{name}", uploads.serve_file, methods=["GET"]),
         Route("/__sim/redirect", uploads.redirect, methods=["GET"]),
         Route("/__sim/sign", sim.sign, methods=["POST"]),
         Route("/__sim/faults", sim.faults, methods=["POST"]),
+        Route("/__sim/gateway", gateway.control, methods=["POST"]),
         Route("/__sim/reset", sim.reset, methods=["POST"]),
         Route("/__sim/stats", sim.stats, methods=["GET"]),
     ]

@@ -6,8 +6,9 @@ not running while ``reset_at[mode] == 0``; the first successful chat on that mod
 total. A chat on a mode whose ``remaining`` is 0 gets HTTP 429 with
 ``Retry-After = ceil(reset_at - now)`` (at least 1).
 
-Faults are queued per account and consumed by chat requests only (``/rest/app-chat/...``),
-after authentication, statsig and body validation passed. ``times=-1`` makes a fault sticky
+Faults are queued per account and consumed by chat requests only (``/rest/app-chat/...``,
+and turns of the WebSocket chat gateway ``/ws/mgw/``, see :mod:`.gateway`), after
+authentication, statsig and body validation passed. ``times=-1`` makes a fault sticky
 until :meth:`SimState.clear_faults`. See :data:`FAULTS` for the names.
 """
 
@@ -17,7 +18,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,8 +27,10 @@ from .media_state import SimMedia
 __all__ = [
     "CHAT_PATH",
     "FAULTS",
+    "MGW_PATH",
     "MODES",
     "RATE_LIMITS_PATH",
+    "SESSION_PATH",
     "TIERS",
     "TIER_QUOTAS",
     "UPLOAD_PATH",
@@ -43,6 +46,8 @@ __all__ = [
 CHAT_PATH = "/rest/app-chat/conversations/new"
 RATE_LIMITS_PATH = "/rest/rate-limits"
 UPLOAD_PATH = "/http/upload-file-v2/direct"
+MGW_PATH = "/ws/mgw/"  # the WebSocket chat gateway; its turns are recorded with method "WS"
+SESSION_PATH = "/api/auth/session"
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 
 Tier = Literal["basic", "super", "heavy"]
@@ -120,6 +125,7 @@ class SimAccount:
     remaining: dict[str, int]
     window_s: int
     reset_at: dict[str, float]
+    blocked: bool = False  # /api/auth/session says "blocked", the gateway refuses with 403
 
     @property
     def totals(self) -> dict[str, int]:
@@ -170,10 +176,12 @@ class SimState:
         self.max_upload_bytes = MAX_UPLOAD_BYTES  # larger uploads get a terminalError
         self._lock = threading.Lock()
         self.media = SimMedia(self)  # imagine/edit/video state, see media_state
+        # every gateway handshake is refused with this status (404 or 403); reset() clears it
+        self.gateway_refuse: int | None = None
 
     # accounts -----------------------------------------------------------------------------
     def add_account(
-        self, token: str, tier: str = "super", user_id: str | None = None
+        self, token: str, tier: str = "super", user_id: str | None = None, *, blocked: bool = False
     ) -> SimAccount:
         if tier not in TIER_QUOTAS:
             raise ValueError(f"unknown tier {tier!r}; expected one of {TIERS}")
@@ -187,6 +195,7 @@ class SimState:
             remaining=dict(quotas),
             window_s=window,
             reset_at=dict.fromkeys(quotas, 0.0),
+            blocked=blocked,
         )
         with self._lock:
             self.accounts[token] = account
@@ -221,13 +230,16 @@ class SimState:
             else:
                 self._faults.pop(token, None)
 
-    def take_fault(self, token: str) -> InjectedFault | None:
-        """Pop (or peek, when sticky) the next fault for ``token``'s chat request."""
+    def take_fault(self, token: str, only: Collection[str] | None = None) -> InjectedFault | None:
+        """Pop (or peek, when sticky) the next fault for ``token``'s chat request; with ``only``,
+        just when the next fault is one of those names (else it stays queued)."""
         with self._lock:
             queue = self._faults.get(token)
             if not queue:
                 return None
             head = queue[0]
+            if only is not None and head.fault.name not in only:
+                return None
             if head.left == -1:
                 return head.fault
             head.left -= 1
@@ -241,12 +253,26 @@ class SimState:
             self.requests.append(request)
 
     def chat_requests(self, token: str | None = None) -> list[RecordedRequest]:
+        """REST chat requests and gateway turns (method ``"WS"``), in arrival order."""
         with self._lock:
-            return [
+            return [r for r in self.requests if _is_chat(r) and (token is None or r.token == token)]
+
+    def gateway_pings(self, token: str | None = None) -> int:
+        """Heartbeat pings received by the gateway (from the recorded turns' events)."""
+        with self._lock:
+            turns = [
                 r
                 for r in self.requests
-                if r.path == CHAT_PATH and (token is None or r.token == token)
+                if r.method == "WS" and r.path == MGW_PATH and (token is None or r.token == token)
             ]
+        return sum(
+            1
+            for turn in turns
+            for event in list(turn.body.get("events", []))
+            if isinstance(event, dict)
+            and isinstance(event.get("event"), dict)
+            and event["event"].get("type") == "ping"
+        )
 
     def upload_requests(self, token: str | None = None) -> list[RecordedRequest]:
         with self._lock:
@@ -314,15 +340,17 @@ class SimState:
 
     # housekeeping -------------------------------------------------------------------------
     def reset(self) -> None:
-        """Clear faults, uploads, media state and the request log and refill every quota
-        (accounts kept)."""
+        """Clear faults, uploads, media state, the request log and ``gateway_refuse``, refill
+        every quota and unblock every account (accounts kept)."""
         self.media.reset()
         with self._lock:
             self._faults.clear()
             self.requests.clear()
             self.uploads.clear()
             self.max_upload_bytes = MAX_UPLOAD_BYTES
+            self.gateway_refuse = None
             for account in self.accounts.values():
+                account.blocked = False
                 quotas = TIER_QUOTAS[account.tier][0]
                 account.remaining = dict(quotas)
                 account.reset_at = dict.fromkeys(quotas, 0.0)
@@ -340,9 +368,14 @@ class SimState:
                         "token": mask_token(account.token),
                         "tier": account.tier,
                         "requests": len(mine),
-                        "chat_requests": sum(1 for r in mine if r.path == CHAT_PATH),
+                        "chat_requests": sum(1 for r in mine if _is_chat(r)),
                         "remaining": dict(account.remaining),
                         "faults_queued": len(self._faults.get(account.token, [])),
                     }
                 )
             return {"accounts": accounts, "requests": len(self.requests)}
+
+
+def _is_chat(request: RecordedRequest) -> bool:
+    """A REST chat request or a gateway turn."""
+    return request.path == CHAT_PATH or (request.method == "WS" and request.path == MGW_PATH)
