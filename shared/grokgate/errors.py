@@ -248,18 +248,21 @@ class UpstreamHandshakeError(UpstreamError):
     ``upstream_status`` and ``retryable`` are those of the underlying failure (a refusal keeps
     what its HTTP status and body mean: 401 → EXPIRED, 429 → RATE_LIMITED, ...)."""
 
-    code = "upstream_handshake_failed"
-
     @classmethod
     def from_error(cls, err: UpstreamError) -> UpstreamHandshakeError:
-        """The handshake error for ``err`` (the classified refusal), with its message, verdict,
-        retry-after, upstream status and retryability, and its code when it is more specific
-        than the generic ``upstream_error`` (``upstream_challenge``, ...)."""
-        return cls(
+        """The handshake error for ``err`` (the classified refusal): the client sees exactly
+        what ``err`` would show (message, status, types, code), the pool reads its verdict."""
+        out = cls(
             err.message,
             upstream_status=err.upstream_status,
             verdict=err.verdict,
             retry_after=err.retry_after,
-            code=err.code if err.code != UpstreamError.code else None,
+            code=err.code,
             retryable=err.retryable,
         )
+        out.status, out.openai_type, out.anthropic_type = (
+            err.status,
+            err.openai_type,
+            err.anthropic_type,
+        )
+        return out

@@ -35,6 +35,12 @@ def post(gw: Gateway, *parts: dict[str, Any], stream: bool = False) -> httpx.Res
     )
 
 
+@pytest.fixture(params=["rest", "ws"])
+def chat_transport(request: pytest.FixtureRequest) -> str:
+    """Uploads are attached by id over both grok.com chat transports."""
+    return str(request.param)
+
+
 def allow_sim(make_gateway: GatewayFactory, sim: Sim) -> Gateway:
     return make_gateway(fetch_allow_hosts=urlsplit(sim.url).netloc)
 
