@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import anthropic
 import openai
 import pytest
 
@@ -63,6 +64,17 @@ def test_serve_without_accounts_starts_demo_mode(demo_port: int) -> None:
         model="grok-4.20-multi-agent-0309", messages=[{"role": "user", "content": "heavy"}]
     )
     assert out.choices[0].message.content
+    # the default transport (auto) talks to the simulator's WebSocket gateway; the xAI models
+    # are served by the fake xAI API with the demo key
+    xai = client.chat.completions.create(
+        model="grok-4", messages=[{"role": "user", "content": "hello xai"}]
+    )
+    assert xai.choices[0].message.content == "Echo: hello xai"
+    claude = anthropic.Anthropic(base_url=f"http://127.0.0.1:{port}", api_key="x", max_retries=0)
+    with claude.messages.stream(
+        model="grok-4", max_tokens=50, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == "Echo: hi"
 
 
 def test_demo_banner_shows_base_url_curl_and_open_warning(tmp_path: Path) -> None:
@@ -96,6 +108,8 @@ def test_wants_demo_rules(tmp_path: Path) -> None:
     assert wants_demo(base, False) is False
     with_tokens = Settings(_env_file=None, data_dir=tmp_path, sso_tokens="super:abc")
     assert wants_demo(with_tokens, None) is False
+    with_keys = Settings(_env_file=None, data_dir=tmp_path, xai_api_keys="xai-abc")
+    assert wants_demo(with_keys, None) is False
     assert wants_demo(Settings(_env_file=None, data_dir=tmp_path, demo=False), None) is False
     cloud = Settings(_env_file=None, data_dir=tmp_path, store="dynamodb")
     assert wants_demo(cloud, None) is False  # never looks at, nor replaces, a shared pool

@@ -33,7 +33,8 @@ def wants_demo(settings: Settings, flag: bool | None) -> bool:
         return settings.demo
     if settings.store != "sqlite":  # a shared cloud pool is never replaced by the demo
         return False
-    return not settings.sso_tokens and asyncio.run(_pool_size(settings)) == 0
+    configured = settings.sso_tokens or settings.xai_api_keys
+    return not configured and asyncio.run(_pool_size(settings)) == 0
 
 
 def banner(settings: Settings, host: str, port: int, demo: bool) -> str:
@@ -48,7 +49,8 @@ def banner(settings: Settings, host: str, port: int, demo: bool) -> str:
     if demo:
         lines += [
             "DEMO MODE: no account is configured, so answers come from the bundled grok.com",
-            "simulator. Add real accounts with GROKGATE_SSO_TOKENS=super:<sso cookie>.",
+            "simulator and fake xAI API. Add real accounts with GROKGATE_SSO_TOKENS=super:<sso",
+            "cookie> or xAI API keys with GROKGATE_XAI_API_KEYS=xai-...",
         ]
     lines += [
         f"  OpenAI base URL: {base}",
@@ -87,7 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         )
     finally:
         if simulator is not None:
-            simulator.stop()  # type: ignore[attr-defined]
+            simulator.stop()
     return 0
 
 

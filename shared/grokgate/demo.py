@@ -1,8 +1,10 @@
-"""Demo mode: the gateway in front of the bundled grok.com simulator, with seeded accounts.
+"""Demo mode: the gateway in front of the bundled grok.com simulator and fake xAI API, with
+seeded accounts and a demo xAI key.
 
 Used by ``grokgate serve`` when no account is configured, so a fresh checkout answers real
-OpenAI requests at once (signing, the pool, NDJSON parsing and streaming all run for real; only
-grok.com is simulated, on a loopback port).
+OpenAI and Anthropic requests at once (signing, the pool, the WebSocket gateway, NDJSON parsing,
+the xAI relay and streaming all run for real; only grok.com and the xAI API are simulated, on
+loopback ports).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import shutil
 from pydantic import SecretStr
 
 from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settings
+from grokgate.simulator.server import ServerThread
 
+DEMO_XAI_KEY = "xai-demo-key-grokgate-0000000000"
 DEMO_ACCOUNTS = (
     ("basic", "demo-basic-1"),
     ("super", "demo-super-1"),
@@ -21,17 +25,31 @@ DEMO_ACCOUNTS = (
 )
 
 
-def start_demo(settings: Settings, *, token_delay: float = 0.03) -> tuple[Settings, object]:
-    """Start the simulator in a background thread; returns demo settings and the server."""
+class DemoServers:
+    """The simulators behind a demo gateway; ``stop()`` stops them all."""
+
+    def __init__(self, *servers: ServerThread) -> None:
+        self.servers = servers
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def start_demo(settings: Settings, *, token_delay: float = 0.03) -> tuple[Settings, DemoServers]:
+    """Start the simulators in background threads; returns demo settings and the servers."""
     from grokgate.simulator.app import create_app as create_simulator
-    from grokgate.simulator.server import ServerThread
     from grokgate.simulator.state import SimState
+    from grokgate.simulator.xai import create_xai_app
+    from grokgate.simulator.xai_state import XaiState
 
     state = SimState()
     for tier, token in DEMO_ACCOUNTS:
         state.add_account(token, tier)
     server = ServerThread(create_simulator(state, token_delay=token_delay))
     url = server.start()
+    xai = ServerThread(create_xai_app(XaiState([DEMO_XAI_KEY]), token_delay=token_delay))
+    xai_url = xai.start()
     data_dir = settings.data_dir / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)  # a fresh pool on every demo start
     demo = settings.model_copy(
@@ -46,6 +64,9 @@ def start_demo(settings: Settings, *, token_delay: float = 0.03) -> tuple[Settin
             "statsig_provider_url": None,
             "cf_cookies": None,
             "sso_tokens": [SecretStr(f"{tier}:{token}") for tier, token in DEMO_ACCOUNTS],
+            "xai_base_url": xai_url,
+            "xai_api_keys": [SecretStr(DEMO_XAI_KEY)],
+            "xai_ca_file": None,
         }
     )
-    return demo, server
+    return demo, DemoServers(server, xai)
