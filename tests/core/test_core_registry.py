@@ -165,3 +165,49 @@ def test_id_of_exactly_100_chars_is_not_truncated() -> None:
     with pytest.raises(ModelNotFoundError) as info:
         resolve(model_id)
     assert repr(model_id) in info.value.message
+
+
+# --- the Registry: xAI models and aliases ------------------------------------------------------
+
+XAI = ("grok-4", "grok-4.20-0309-reasoning")
+
+
+def test_xai_models_are_listed_with_their_upstream_and_collisions_prefixed() -> None:
+    from grokgate.core.registry import Registry
+
+    registry = Registry(XAI, ["grok-2-image-1212"])
+    listed = {m.id: m for m in registry.listed()}
+    assert listed["grok-4"].owned_by == "xai" and listed["grok-4"].is_xai
+    assert listed["grok-4"].target == "grok-4" and listed["grok-4"].mode == "xai"
+    # grok.com already has this id: the web model keeps it, the xAI one is xai/<id>
+    assert not listed["grok-4.20-0309-reasoning"].is_xai
+    prefixed = listed["xai/grok-4.20-0309-reasoning"]
+    assert prefixed.is_xai and prefixed.target == "grok-4.20-0309-reasoning"
+    assert registry.resolve("xai/grok-4").target == "grok-4"  # xai/ always names xAI
+    image = registry.resolve("grok-2-image-1212")
+    assert image.kind is Kind.IMAGE and image.is_xai
+    assert [t.value for t in image.tier_order()] == ["basic"]
+    assert len(listed) == len(MODELS) + 3
+
+
+def test_aliases_resolve_but_are_not_listed() -> None:
+    from grokgate.core.registry import ALIASES, Registry
+
+    registry = Registry()
+    ids = {m.id for m in registry.listed()}
+    for alias, target in ALIASES.items():
+        assert alias not in ids
+        assert registry.resolve(alias) is registry.resolve(target)
+    assert registry.resolve("grok-latest").id == "grok-4.20-auto"
+    assert registry.resolve("Web/grok-chat-expert").mode == "expert"
+
+
+def test_without_xai_models_the_registry_is_the_grok_table() -> None:
+    from grokgate.core.registry import Registry
+
+    registry = Registry([], [])
+    assert registry.listed() == MODELS
+    with pytest.raises(ModelNotFoundError):
+        registry.resolve("grok-4")
+    with pytest.raises(ModelNotFoundError):
+        resolve("grok-4")  # the module-level resolve knows grok.com models only
