@@ -14,6 +14,7 @@ from grokgate.logs import get_logger, register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.adapter import FrameAdapter
+from grokgate.upstream.grokweb.base import GrokWebBase
 from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.ndjson import aiter_frames
 from grokgate.upstream.grokweb.ratelimits import (
@@ -36,7 +37,7 @@ from grokgate.upstream.grokweb.upload import upload_file
 log = get_logger("grokweb")
 
 
-class GrokWebClient:
+class GrokWebClient(GrokWebBase):
     """Streams one answer per call; holds only process-wide, read-only state."""
 
     transport = "rest"
@@ -51,14 +52,14 @@ class GrokWebClient:
         cf_cookies: str | None = None,
         deadline: float = 300.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = http
+        super().__init__(
+            base_url=base_url,
+            http=http,
+            user_agent=user_agent,
+            cf_cookies=cf_cookies,
+            deadline=deadline,
+        )
         self.signer = signer
-        self.user_agent = user_agent
-        self.cf_cookies = cf_cookies
-        self.deadline = deadline
-        if cf_cookies:
-            register_secret(cf_cookies)
 
     async def chat(
         self,

@@ -39,6 +39,7 @@ from grokgate.events import Event, Served, TextDelta
 from grokgate.logs import get_logger, register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
+from grokgate.upstream.grokweb.base import GrokWebBase
 from grokgate.upstream.grokweb.classify import ERROR_BODY_LIMIT, classify_http
 from grokgate.upstream.grokweb.gateway_adapter import (
     GatewayAdapter,
@@ -154,7 +155,7 @@ def ping() -> dict[str, Any]:
 # --- the client -------------------------------------------------------------------------------
 
 
-class GrokGatewayClient:
+class GrokGatewayClient(GrokWebBase):
     """Streams one answer per call over its own socket; holds only read-only state."""
 
     transport = "ws"
@@ -171,16 +172,16 @@ class GrokGatewayClient:
         heartbeat_seconds: float = 25.0,
         connect_timeout: float = 15.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = http
-        self.user_agent = user_agent
+        super().__init__(
+            base_url=base_url,
+            http=http,
+            user_agent=user_agent,
+            cf_cookies=cf_cookies,
+            deadline=deadline,
+        )
         self.user_ids = user_ids
-        self.cf_cookies = cf_cookies
-        self.deadline = deadline
         self.heartbeat_seconds = heartbeat_seconds
         self.connect_timeout = connect_timeout
-        if cf_cookies:
-            register_secret(cf_cookies)
 
     async def chat(
         self,

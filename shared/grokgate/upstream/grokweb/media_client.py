@@ -27,6 +27,7 @@ from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb import assets
 from grokgate.upstream.grokweb.assets import GROK_ASSETS, PUBLIC_HOSTS, AssetHosts
+from grokgate.upstream.grokweb.base import GrokWebBase
 from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.imagine import MAX_ROUNDS, ROUND_GRACE, imagine_over_ws
 from grokgate.upstream.grokweb.imagine_quota import ImagineWindow, parse_imagine_quota
@@ -74,7 +75,7 @@ class _Parser(Protocol):
     def feed(self, frame: Any) -> None: ...
 
 
-class GrokMediaClient:
+class GrokMediaClient(GrokWebBase):
     """Images, edits, videos, downloads and Imagine quota; only read-only state is held."""
 
     transport = "rest"
@@ -93,21 +94,21 @@ class GrokMediaClient:
         max_download_bytes: int = 64 * 1024 * 1024,
         ws_open_timeout: float = 15.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = http
+        super().__init__(
+            base_url=base_url,
+            http=http,
+            user_agent=user_agent,
+            cf_cookies=cf_cookies,
+            deadline=deadline,
+        )
         self.signer = signer
-        self.user_agent = user_agent
-        self.cf_cookies = cf_cookies
         self.hosts = AssetHosts(assets_url, tuple(public_hosts))
-        self.deadline = deadline
         self.max_download_bytes = max_download_bytes
         self.ws_open_timeout = ws_open_timeout
         self.ws_url = imagine_ws_url(self.base_url)
         self.max_rounds = MAX_ROUNDS
         self.round_grace = ROUND_GRACE
         self.download_retry_delays: Sequence[float] = assets.DOWNLOAD_RETRY_DELAYS
-        if cf_cookies:
-            register_secret(cf_cookies)
 
     def asset_url(self, path_or_url: str) -> tuple[str, bool]:
         """``(URL, public?)`` for a media URL or path grok.com named (contract "Hosts")."""
