@@ -16,6 +16,7 @@ from websockets.typing import Origin
 
 from grokgate.simulator.state import MGW_PATH, UPLOAD_PATH, SimState
 from grokgate.simulator.uploads import tiny_png
+from grokgate.upstream.grokweb.gateway import new_chat_x_grok
 
 
 class SimLike(Protocol):
@@ -27,20 +28,7 @@ class SimLike(Protocol):
 
 Frame = dict[str, Any]
 
-X_GROK = {
-    "protocol_capabilities": ["conversation_attached", "custom_methods_v1"],
-    "use_chunk": True,
-    "enable_side_by_side": True,
-    "force_side_by_side": False,
-    "enable_image_generation": True,
-    "image_generation_count": 2,
-    "disable_text_follow_ups": False,
-    "disable_artifact": True,
-    "force_concise": False,
-    "keep_context": False,
-    "is_temporary": True,
-    "disable_memory": True,
-}
+X_GROK = new_chat_x_grok()  # exactly what grokgate's gateway client sends
 SEARCH_PROMPT = "[user]: please search the web for cats"
 
 

@@ -17,14 +17,41 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
-__all__ = ["ServerThread", "main"]
+__all__ = ["BackgroundServer", "ServerThread", "main"]
 
 
-class ServerThread:
+class BackgroundServer:
+    """What every loopback server thread offers: its URL as ``str()``, and ``with`` use."""
+
+    url: str
+
+    def start(self) -> str:
+        raise NotImplementedError
+
+    def stop(self, timeout: float | None = None) -> None:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ServerThread(BackgroundServer):
     """A uvicorn server on its own event loop in a daemon thread."""
 
     def __init__(
@@ -112,21 +139,6 @@ class ServerThread:
         if self._sock is not None:
             self._sock.close()
         self._server = self._thread = self._sock = None
-
-    def __str__(self) -> str:
-        return self.url
-
-    def __enter__(self) -> ServerThread:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

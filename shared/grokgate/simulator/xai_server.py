@@ -36,8 +36,9 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from grokgate.simulator.server import BackgroundServer
 
 __all__ = ["Http2ServerThread", "main"]
 
@@ -91,7 +92,7 @@ class _DropOnError:
             raise
 
 
-class Http2ServerThread:
+class Http2ServerThread(BackgroundServer):
     """A hypercorn server (HTTP/2 capable) on its own event loop in a daemon thread."""
 
     def __init__(
@@ -287,21 +288,6 @@ class Http2ServerThread:
         self._writers.clear()
         self._started = threading.Event()
         self._error = None
-
-    def __str__(self) -> str:
-        return self.url
-
-    def __enter__(self) -> Http2ServerThread:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
