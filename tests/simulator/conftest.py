@@ -16,6 +16,7 @@ from grokgate.simulator.app import create_app
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import CHAT_PATH, SimState
 from grokgate.simulator.statsig import DEMO_CONSTANTS, sign
+from tests.simulator.xai_support import XaiFake, serve_xai
 from tests.support import FakeClock
 
 
@@ -96,3 +97,15 @@ def sim(_server: tuple[SimState, FakeClock, str, httpx.Client]) -> Sim:
         state.add_account(token, tier)
     http.cookies.clear()  # no cookie jar carried over between tests
     return Sim(state, clock, url, http)
+
+
+@pytest.fixture(scope="session")
+def xai_fake() -> Iterator[XaiFake]:
+    """The fake xAI API on loopback (HTTP/1.1), shared by the session."""
+    with serve_xai() as fake:
+        yield fake
+
+
+@pytest.fixture
+def xai(xai_fake: XaiFake) -> XaiFake:
+    return xai_fake.reset()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -15,20 +14,8 @@ from tests.simulator.xai_support import (
     WEATHER_TOOL,
     XaiFake,
     chat_body,
-    serve_xai,
     sse_events,
 )
-
-
-@pytest.fixture(scope="module")
-def _fake() -> Iterator[XaiFake]:
-    with serve_xai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def xai(_fake: XaiFake) -> XaiFake:
-    return _fake.reset()
 
 
 def _user(text: str) -> list[Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -12,18 +11,7 @@ import openai
 import pytest
 
 from grokgate.simulator.xai_state import XaiState, mask_key
-from tests.simulator.xai_support import KEY, OTHER_KEY, XaiFake, chat_body, serve_xai, sse_events
-
-
-@pytest.fixture(scope="module")
-def _fake() -> Iterator[XaiFake]:
-    with serve_xai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def xai(_fake: XaiFake) -> XaiFake:
-    return _fake.reset()
+from tests.simulator.xai_support import KEY, OTHER_KEY, XaiFake, chat_body, sse_events
 
 
 def _chat(xai: XaiFake, key: str = KEY, **extra: Any) -> Any:

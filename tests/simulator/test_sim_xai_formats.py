@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -12,7 +11,7 @@ import openai
 import pytest
 
 from grokgate.simulator.xai_messages import SIGNATURE
-from tests.simulator.xai_support import KEY, XaiFake, serve_xai, sse_events
+from tests.simulator.xai_support import KEY, XaiFake, sse_events
 
 PNG = b"\x89PNG\r\n\x1a\n"
 FN_TOOL: Any = {
@@ -33,17 +32,6 @@ AN_TOOL: Any = {
         "required": ["q", "exact"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def _fake() -> Iterator[XaiFake]:
-    with serve_xai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def xai(_fake: XaiFake) -> XaiFake:
-    return _fake.reset()
 
 
 def _msg(text: str) -> Any:

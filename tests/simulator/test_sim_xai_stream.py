@@ -9,20 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.simulator.xai_support import AUTH, KEY, XaiFake, chat_body, serve_xai
-
-
-@pytest.fixture(scope="module")
-def _fake() -> Iterator[XaiFake]:
-    with serve_xai() as fake:
-        yield fake
-
-
-@pytest.fixture
-def xai(_fake: XaiFake) -> XaiFake:
-    return _fake.reset()
 
 
 def _events(lines: Iterator[str]) -> Iterator[Any]:

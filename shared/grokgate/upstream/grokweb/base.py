@@ -4,9 +4,17 @@ read-only: no per-request state lives on a client."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import httpx
 
-from grokgate.logs import register_secret
+from grokgate.logs import get_logger, register_secret
+from grokgate.stores.records import Account
+from grokgate.upstream.files import Attachment
+from grokgate.upstream.grokweb.request import cookie_header
+from grokgate.upstream.grokweb.upload import upload_file
+
+log = get_logger("grokweb")
 
 
 class GrokWebBase:
@@ -26,3 +34,22 @@ class GrokWebBase:
         self.deadline = deadline
         if cf_cookies:
             register_secret(cf_cookies)
+
+    async def _prepare(
+        self, account: Account, attachments: Sequence[Attachment]
+    ) -> tuple[str, list[str]]:
+        """The account's cookie header, and the ids of ``attachments`` uploaded with it (upload
+        v2), before any chat: a failed upload is still retryable on another account."""
+        token = account.token.get_secret_value()
+        register_secret(token)
+        cookie = cookie_header(token, self.cf_cookies)
+        file_ids: list[str] = []
+        for attachment in attachments:
+            file_ids.append(
+                await upload_file(
+                    self.http, self.base_url, attachment, cookie=cookie, user_agent=self.user_agent
+                )
+            )
+        if file_ids:
+            log.debug("uploaded %d file(s) for account %s", len(file_ids), account.id)
+        return cookie, file_ids

@@ -32,7 +32,6 @@ from grokgate.upstream.grokweb.request import (
     cookie_header,
 )
 from grokgate.upstream.grokweb.statsig import Signer
-from grokgate.upstream.grokweb.upload import upload_file
 
 log = get_logger("grokweb")
 
@@ -75,18 +74,7 @@ class GrokWebClient(GrokWebBase):
 
         Raises :class:`UpstreamError` (with a verdict on the account) for every failure.
         """
-        token = account.token.get_secret_value()
-        register_secret(token)
-        cookie = cookie_header(token, self.cf_cookies)
-        file_ids: list[str] = []
-        for attachment in attachments:  # before the chat: a failed upload is still retryable
-            file_ids.append(
-                await upload_file(
-                    self.http, self.base_url, attachment, cookie=cookie, user_agent=self.user_agent
-                )
-            )
-        if file_ids:
-            log.debug("uploaded %d file(s) for account %s", len(file_ids), account.id)
+        cookie, file_ids = await self._prepare(account, attachments)
         statsig = await self.signer.sign("POST", CHAT_PATH)
         request = self.http.build_request(
             "POST",

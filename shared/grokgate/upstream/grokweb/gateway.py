@@ -36,7 +36,7 @@ from grokgate.errors import (
     Verdict,
 )
 from grokgate.events import Event, Served, TextDelta
-from grokgate.logs import get_logger, register_secret
+from grokgate.logs import get_logger
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.base import GrokWebBase
@@ -47,9 +47,8 @@ from grokgate.upstream.grokweb.gateway_adapter import (
     session_ended_error,
 )
 from grokgate.upstream.grokweb.media_request import ws_headers
-from grokgate.upstream.grokweb.request import ORIGIN, cookie_header
+from grokgate.upstream.grokweb.request import ORIGIN
 from grokgate.upstream.grokweb.session import valid_user_id
-from grokgate.upstream.grokweb.upload import upload_file
 
 log = get_logger("grokweb.gateway")
 MGW_PATH = "/ws/mgw/"
@@ -199,18 +198,7 @@ class GrokGatewayClient(GrokWebBase):
         Raises :class:`UpstreamHandshakeError` when the socket cannot be opened and another
         :class:`UpstreamError` (with a verdict on the account) for every other failure.
         """
-        token = account.token.get_secret_value()
-        register_secret(token)
-        cookie = cookie_header(token, self.cf_cookies)
-        file_ids: list[str] = []
-        for attachment in attachments:  # before the chat: a failed upload is still retryable
-            file_ids.append(
-                await upload_file(
-                    self.http, self.base_url, attachment, cookie=cookie, user_agent=self.user_agent
-                )
-            )
-        if file_ids:
-            log.debug("uploaded %d file(s) for account %s", len(file_ids), account.id)
+        cookie, file_ids = await self._prepare(account, attachments)
         uid = await self.user_ids.get(account)
         if not valid_user_id(uid):
             raise UpstreamError(f"account {account.id} has a malformed grok.com user id")
