@@ -28,3 +28,14 @@ def new_http_client(
     )
     client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return client
+
+
+async def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The body of a streamed ``response``, read until it ends or grows past ``limit`` bytes:
+    a result longer than ``limit`` means the body is larger (nothing further is read)."""
+    data = bytearray()
+    async for chunk in response.aiter_bytes():
+        data += chunk
+        if len(data) > limit:
+            break
+    return bytes(data)

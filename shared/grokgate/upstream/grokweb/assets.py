@@ -21,6 +21,7 @@ from grokgate.errors import UpstreamError, UpstreamTimeoutError
 from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.media_types import Downloaded
 from grokgate.upstream.grokweb.request import api_headers
+from grokgate.upstream.http import read_capped
 
 GROK_ASSETS = "https://assets.grok.com"
 PUBLIC_HOSTS = ("imagine-public.x.ai", "imgen.x.ai")
@@ -152,12 +153,10 @@ async def _fetch_once(
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise _too_large(max_bytes)
-        data = bytearray()
-        async for chunk in response.aiter_bytes():
-            data += chunk
-            if len(data) > max_bytes:
-                raise _too_large(max_bytes)
-        return Downloaded(bytes(data), mime)
+        data = await read_capped(response, max_bytes)
+        if len(data) > max_bytes:
+            raise _too_large(max_bytes)
+        return Downloaded(data, mime)
     finally:
         await response.aclose()
 

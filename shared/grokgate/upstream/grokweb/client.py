@@ -32,6 +32,7 @@ from grokgate.upstream.grokweb.request import (
     cookie_header,
 )
 from grokgate.upstream.grokweb.statsig import Signer
+from grokgate.upstream.http import read_capped
 
 log = get_logger("grokweb")
 
@@ -147,11 +148,9 @@ class GrokWebClient(GrokWebBase):
                 try:
                     if response.status_code != 200:
                         raise await error_of(response, self.signer)
-                    raw = b""
-                    async for chunk in response.aiter_bytes():
-                        raw += chunk
-                        if len(raw) > RATE_LIMITS_BODY_LIMIT:
-                            raise UpstreamError("grok.com's rate-limit answer is too large")
+                    raw = await read_capped(response, RATE_LIMITS_BODY_LIMIT)
+                    if len(raw) > RATE_LIMITS_BODY_LIMIT:
+                        raise UpstreamError("grok.com's rate-limit answer is too large")
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as exc:

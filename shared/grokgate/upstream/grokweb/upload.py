@@ -22,6 +22,7 @@ from grokgate.errors import UpstreamError, UpstreamRejectedError, UpstreamTimeou
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.classify import classify_http
 from grokgate.upstream.grokweb.request import api_headers
+from grokgate.upstream.http import read_capped
 
 UPLOAD_PATH = "/http/upload-file-v2/direct"
 IMAGINE_SELF_UPLOAD_FILE_SOURCE = "IMAGINE_SELF_UPLOAD_FILE_SOURCE"
@@ -140,11 +141,7 @@ async def upload_file_meta(
         async with asyncio.timeout(seconds):
             response = await http.send(request, stream=True)
             try:
-                raw = b""
-                async for chunk in response.aiter_bytes():
-                    raw += chunk
-                    if len(raw) >= _BODY_LIMIT:
-                        break
+                raw = await read_capped(response, _BODY_LIMIT - 1)
             finally:
                 await response.aclose()
     except (TimeoutError, httpx.TimeoutException) as exc:

@@ -20,6 +20,7 @@ from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutE
 from grokgate.events import Served
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
+from grokgate.upstream.http import read_capped
 from grokgate.upstream.xai.errors import classify_xai
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a non-streamed answer (images as base64 included)
@@ -75,7 +76,7 @@ class XaiClient:
             raise UpstreamError(f"could not reach the xAI API ({type(exc).__name__})") from exc
         if response.status_code >= 300:
             try:
-                body = await _read(response, ERROR_BODY_BYTES, truncate=True)
+                body = (await read_capped(response, ERROR_BODY_BYTES))[:ERROR_BODY_BYTES]
             finally:
                 await response.aclose()
             raise classify_xai(response.status_code, response.headers, body)
@@ -91,7 +92,9 @@ class XaiClient:
         """POST a non-streamed request; the answer's bytes and content type, unchanged."""
         response = await self._send(self._request(account, path, body, extra or {}))
         try:
-            data = await _read(response, MAX_BODY_BYTES)
+            data = await read_capped(response, MAX_BODY_BYTES)
+            if len(data) > MAX_BODY_BYTES:
+                raise UpstreamError("the xAI API's answer is too large")
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(_SILENT) from exc
         except httpx.HTTPError as exc:
@@ -127,14 +130,3 @@ class XaiClient:
             raise UpstreamStreamError(f"the xAI API's stream broke ({type(exc).__name__})") from exc
         finally:
             await response.aclose()
-
-
-async def _read(response: httpx.Response, limit: int, *, truncate: bool = False) -> bytes:
-    data = b""
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) > limit:
-            if truncate:
-                return data[:limit]
-            raise UpstreamError("the xAI API's answer is too large")
-    return data
