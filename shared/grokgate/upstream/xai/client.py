@@ -77,6 +77,8 @@ class XaiClient:
         if response.status_code >= 300:
             try:
                 body = (await read_capped(response, ERROR_BODY_BYTES))[:ERROR_BODY_BYTES]
+            except httpx.HTTPError:  # the status says enough; the details were lost
+                body = b""
             finally:
                 await response.aclose()
             raise classify_xai(response.status_code, response.headers, body)
