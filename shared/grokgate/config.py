@@ -155,6 +155,11 @@ class Settings(BaseSettings):
         return value.lower()
 
     @property
+    def cf_cookie_value(self) -> str | None:
+        """The Cloudflare cookies as sent upstream (None when not configured)."""
+        return self.cf_cookies.get_secret_value() if self.cf_cookies else None
+
+    @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
 

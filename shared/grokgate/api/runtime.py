@@ -54,7 +54,7 @@ class Runtime(MediaParts):
         self._store = store
         self._http: httpx.AsyncClient | None = None
         self._chat: ChatService | None = None
-        self._upstream: GrokWebClient | None = None
+        self._rest: GrokWebClient | None = None
         self._web_chat: ChatUpstream | None = None
         self._registry: Registry | None = None
         self._xai: XaiClient | None = None
@@ -238,19 +238,19 @@ class Runtime(MediaParts):
         return self._signer
 
     def _rest_client(self) -> GrokWebClient:
-        if self._upstream is None:
+        if self._rest is None:
             from grokgate.upstream.grokweb.client import GrokWebClient
 
             s = self.settings
-            self._upstream = GrokWebClient(
+            self._rest = GrokWebClient(
                 base_url=s.grok_base_url,
                 http=self._http_client(),
                 signer=self._statsig(),
                 user_agent=s.user_agent,
-                cf_cookies=s.cf_cookies.get_secret_value() if s.cf_cookies else None,
+                cf_cookies=s.cf_cookie_value,
                 deadline=s.request_deadline,
             )
-        return self._upstream
+        return self._rest
 
     def _chat_upstream(self) -> ChatUpstream:
         """grok.com chat over the transport the settings name (``auto``: WS, REST fallback)."""
@@ -273,7 +273,7 @@ class Runtime(MediaParts):
 
         s = self.settings
         http = self._http_client()
-        cf = s.cf_cookies.get_secret_value() if s.cf_cookies else None
+        cf = s.cf_cookie_value
         assert self._store is not None, "the store is built before the chat service"
 
         async def lookup(account: Account) -> str:

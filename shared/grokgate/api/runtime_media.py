@@ -54,7 +54,7 @@ class MediaParts:
                 http=self._http_client(),
                 signer=self._statsig(),
                 user_agent=s.user_agent,
-                cf_cookies=s.cf_cookies.get_secret_value() if s.cf_cookies else None,
+                cf_cookies=s.cf_cookie_value,
                 assets_url=s.grok_assets_url,
                 public_hosts=tuple(s.media_public_hosts),
                 deadline=s.request_deadline,
