@@ -174,6 +174,19 @@ def classify_inband(error: Any, *, nested: bool) -> UpstreamError:
 ERROR_BODY_LIMIT = 64 * 1024  # bytes of an error answer read to classify it
 
 
+class _Refusal(Protocol):  # websockets' handshake Response (InvalidStatus.response)
+    status_code: int
+    headers: Any
+    body: bytes | None
+
+
+def refusal_error(response: _Refusal) -> UpstreamError:
+    """What a refused WebSocket handshake (an HTTP answer instead of the upgrade) means: the
+    same as that HTTP answer (its body read up to :data:`ERROR_BODY_LIMIT`)."""
+    body = (response.body or b"")[:ERROR_BODY_LIMIT].decode("utf-8", errors="replace")
+    return classify_http(response.status_code, response.headers, body)
+
+
 async def error_of(response: httpx.Response, signer: Invalidates | None = None) -> UpstreamError:
     """The error a non-200 answer means (its body read up to :data:`ERROR_BODY_LIMIT`). A
     Cloudflare / anti-bot refusal also invalidates ``signer``'s cached ``x-statsig-id``."""

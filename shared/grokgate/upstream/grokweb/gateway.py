@@ -40,7 +40,7 @@ from grokgate.logs import get_logger
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.base import GrokWebBase
-from grokgate.upstream.grokweb.classify import ERROR_BODY_LIMIT, classify_http
+from grokgate.upstream.grokweb.classify import refusal_error
 from grokgate.upstream.grokweb.gateway_adapter import (
     GatewayAdapter,
     gateway_error,
@@ -245,11 +245,8 @@ class GrokGatewayClient(GrokWebBase):
                 max_size=WS_MAX_FRAME,
             )
         except InvalidStatus as exc:
-            response = exc.response
-            body = (response.body or b"")[:ERROR_BODY_LIMIT].decode("utf-8", errors="replace")
-            error = classify_http(response.status_code, response.headers, body)
-            log.debug("gateway handshake refused with HTTP %d", response.status_code)
-            raise UpstreamHandshakeError.from_error(error) from exc
+            log.debug("gateway handshake refused with HTTP %d", exc.response.status_code)
+            raise UpstreamHandshakeError.from_error(refusal_error(exc.response)) from exc
         except TimeoutError as exc:
             raise UpstreamHandshakeError(
                 f"grok.com's gateway did not open within {self.connect_timeout:g} s",

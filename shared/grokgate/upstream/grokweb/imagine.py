@@ -33,7 +33,7 @@ from grokgate.errors import (
 )
 from grokgate.logs import get_logger
 from grokgate.upstream.grokweb.assets import AssetHosts
-from grokgate.upstream.grokweb.classify import classify_http, classify_inband
+from grokgate.upstream.grokweb.classify import classify_inband, refusal_error
 from grokgate.upstream.grokweb.media_request import imagine_request, imagine_reset, ws_headers
 from grokgate.upstream.grokweb.media_types import GeneratedImage
 from grokgate.upstream.grokweb.request import ORIGIN
@@ -366,9 +366,7 @@ async def imagine_over_ws(
                 grace=grace,
             )
     except InvalidStatus as exc:
-        response = exc.response
-        body = (response.body or b"").decode("utf-8", errors="replace")
-        raise classify_http(response.status_code, response.headers, body) from exc
+        raise refusal_error(exc.response) from exc
     except TimeoutError as exc:
         if not outcome.images:
             raise UpstreamTimeoutError("grok.com's imagine socket took too long") from exc
