@@ -53,6 +53,7 @@ from .wire import (
     err,
     http_fault,
     iso,
+    refuse,
     sso_of,
 )
 
@@ -173,10 +174,7 @@ class GatewaySocket:
     async def endpoint(self, websocket: WebSocket) -> None:
         refusal = self._refusal(websocket)
         if isinstance(refusal, Response):
-            try:
-                await websocket.send_denial_response(refusal)
-            except RuntimeError:  # no websocket.http.response extension: refuse with a close
-                await websocket.close(code=1008)
+            await refuse(websocket, refusal)
             return
         await websocket.accept()
         conn = _Conn(websocket, *refusal)

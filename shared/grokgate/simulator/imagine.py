@@ -31,7 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDiscon
 
 from .media_bytes import image_bytes
 from .state import RecordedRequest, SimState
-from .wire import INVALID_CREDENTIALS, TOO_MANY, sso_of
+from .wire import INVALID_CREDENTIALS, TOO_MANY, refuse, sso_of
 
 __all__ = [
     "ASSETS_BASE",
@@ -167,10 +167,7 @@ class ImagineSocket:
     async def endpoint(self, websocket: WebSocket) -> None:
         refusal = self._refusal(websocket)
         if isinstance(refusal, Response):
-            try:
-                await websocket.send_denial_response(refusal)
-            except RuntimeError:  # no websocket.http.response extension: refuse with a close
-                await websocket.close(code=1008)
+            await refuse(websocket, refusal)
             return
         await websocket.accept()
         try:

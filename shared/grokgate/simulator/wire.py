@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.websockets import WebSocket
 
 from .state import InjectedFault, SimState
 
@@ -177,3 +178,12 @@ def stream(
             yield line(frame)
 
     return StreamingResponse(body(), media_type="application/json")
+
+
+async def refuse(websocket: WebSocket, response: Response) -> None:
+    """Refuse a WebSocket handshake with a real HTTP answer (a denial response), or with a
+    policy close where the server has no ``websocket.http.response`` extension."""
+    try:
+        await websocket.send_denial_response(response)
+    except RuntimeError:
+        await websocket.close(code=1008)
