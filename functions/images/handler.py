@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+SURFACES = ("images",)  # what this function serves (template.yaml routes exactly these)
 _adapter: Any = None
 
 
@@ -14,6 +15,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         from grokgate.api.app import create_app
 
-        _adapter = Mangum(create_app(surfaces=("images",)), lifespan="off")
+        _adapter = Mangum(create_app(surfaces=SURFACES), lifespan="off")
     result: dict[str, Any] = _adapter(event, context)
     return result

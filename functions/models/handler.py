@@ -1,9 +1,11 @@
-"""Models function: /v1/models, buffered through Mangum (API Gateway REST proxy events)."""
+"""Models function: /v1/models and /health, buffered through Mangum (API Gateway REST proxy
+events). The API's catch-all route also lands here, so an unknown path gets an OpenAI-style 404."""
 
 from __future__ import annotations
 
 from typing import Any
 
+SURFACES = ("models",)  # what this function serves (template.yaml routes exactly these)
 _adapter: Any = None
 
 
@@ -14,6 +16,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         from grokgate.api.app import create_app
 
-        _adapter = Mangum(create_app(surfaces=("models",)), lifespan="off")
+        _adapter = Mangum(create_app(surfaces=SURFACES), lifespan="off")
     result: dict[str, Any] = _adapter(event, context)
     return result

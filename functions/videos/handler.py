@@ -12,6 +12,7 @@ from typing import Any
 
 from grokgate.core.media.runners import WORKER_EVENT_KEY  # a constant: no clients are built
 
+SURFACES = ("videos",)  # what this function serves (template.yaml routes exactly these)
 _adapter: Any = None
 
 
@@ -24,7 +25,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         from grokgate.api.app import create_app
 
-        _adapter = Mangum(create_app(surfaces=("videos",)), lifespan="off")
+        _adapter = Mangum(create_app(surfaces=SURFACES), lifespan="off")
     result: dict[str, Any] = _adapter(event, context)
     return result
 

@@ -12,10 +12,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import grokgate
@@ -35,30 +36,41 @@ log = get_logger("app")
 SURFACES = ("models", "chat", "images", "videos")
 
 
-def _include(app: FastAPI, surface: str) -> None:
+def routers(surface: str, settings: Settings) -> list[APIRouter]:
+    """The routers one surface serves. Local media URLs (``/media/...``) come with the media
+    surfaces only when media is kept locally; in the cloud it is in S3."""
     from grokgate.api.openai import routes
 
     if surface == "models":
-        app.include_router(routes.models_router)
-    elif surface == "chat":
+        return [routes.models_router]
+    if surface == "chat":
         from grokgate.api.anthropic.routes import router as messages_router
         from grokgate.api.openai.responses_routes import router as responses_router
 
-        app.include_router(routes.chat_router)
-        app.include_router(responses_router)
-        app.include_router(messages_router)
-    elif surface in ("images", "videos"):
-        from grokgate.api.media_routes import router as media_router
-
+        return [routes.chat_router, responses_router, messages_router]
+    if surface in ("images", "videos"):
         if surface == "images":
             from grokgate.api.openai.images_routes import router
         else:
             from grokgate.api.openai.videos_routes import router
-        app.include_router(router)
-        if not any(getattr(r, "path", "") == "/media/{key:path}" for r in app.routes):
-            app.include_router(media_router)  # signed local media URLs
-    else:
-        raise ValueError(f"unknown surface {surface!r}")
+        if settings.media != "local":
+            return [router]
+        from grokgate.api.media_routes import router as media_router
+
+        return [router, media_router]
+    raise ValueError(f"unknown surface {surface!r}")
+
+
+def route_table(surfaces: Iterable[str], settings: Settings) -> set[tuple[str, str]]:
+    """``(path, method)`` for every route the app for ``surfaces`` serves, ``/health`` included:
+    what ``template.yaml`` and ``vercel.json`` must route (their tests compare)."""
+    table = {("/health", "GET")}
+    for surface in surfaces:
+        for router in routers(surface, settings):
+            for route in router.routes:
+                if isinstance(route, APIRoute):
+                    table.update((route.path, method) for method in route.methods)
+    return table
 
 
 Renderer = Callable[[GrokGateError], JSONResponse]
@@ -177,6 +189,10 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": grokgate.__version__}
 
+    included: list[APIRouter] = []
     for surface in surfaces:
-        _include(app, surface)
+        for router in routers(surface, chosen):
+            if router not in included:  # images and videos share the media router
+                included.append(router)
+                app.include_router(router)
     return app

@@ -1,0 +1,262 @@
+"""``template.yaml``: lint-clean, routes exactly what the functions serve, streams chat, and gives
+each function only what it needs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grokgate.api.app import SURFACES, route_table
+from grokgate.config import Settings
+from grokgate.stores.jobs_dynamodb import TTL_ATTRIBUTE
+from tests.deploy.sam import (
+    CATCH_ALL,
+    ENTRIES,
+    ROOT,
+    TEMPLATE,
+    api_events,
+    apigw_path,
+    function_env,
+    load_entry,
+    resources,
+    template,
+    transformed,
+)
+
+CLOUD = Settings(_env_file=None, store="dynamodb", media="s3", media_bucket="b")  # type: ignore[call-arg]
+HEALTH = "/health"
+SECRET_SETTINGS = ("API_KEYS", "SSO_TOKENS", "XAI_API_KEYS", "CF_COOKIES", "MEDIA_SECRET")
+
+
+def _cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert exe, "cfn-lint is part of the test extra"
+    return subprocess.run([exe, str(path)], capture_output=True, text=True, timeout=300)
+
+
+def test_cfn_lint_is_clean_on_the_template_and_on_what_sam_makes_of_it(tmp_path: Path) -> None:
+    out = _cfn_lint(TEMPLATE)
+    assert out.returncode == 0, out.stdout + out.stderr
+    # cfn-lint checks SAM resources against SAM's schema; the generated CloudFormation (API
+    # Gateway methods, roles, permissions) is checked against the CloudFormation schemas too
+    generated = tmp_path / "generated.json"
+    generated.write_text(json.dumps(transformed()))
+    out = _cfn_lint(generated)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_template_routes_match_the_routes_each_function_serves() -> None:
+    routed: dict[str, str] = {}
+    for function in ENTRIES:
+        surfaces = load_entry(function).SURFACES
+        served = route_table(surfaces, CLOUD)
+        served_paths = {apigw_path(path) for path, _ in served}
+        events = api_events(function)
+        assert all(e["Method"] == "ANY" for e in events), "the app answers 405s in its format"
+        paths = [e["Path"] for e in events]
+        assert len(paths) == len(set(paths)), f"{function} routes a path twice"
+        for path in paths:
+            assert path not in routed, f"{path} goes to {routed[path]} and {function}"
+            routed[path] = function
+        mine = set(paths) - {CATCH_ALL, HEALTH}  # every app has /health; one function gets it
+        assert mine == served_paths - {HEALTH}, f"{function}: template {mine} != app {served_paths}"
+    everything = {apigw_path(path) for path, _ in route_table(SURFACES, CLOUD)}
+    assert set(routed) - {CATCH_ALL} == everything  # no public route is left out
+    assert routed[CATCH_ALL] == routed[HEALTH] == "ModelsFunction"  # unknown paths: OpenAI 404
+
+
+def test_chat_routes_stream_with_a_long_timeout_and_the_rest_are_buffered() -> None:
+    out = transformed()
+    (api,) = [r for r in out["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    paths = api["Properties"]["Body"]["paths"]
+    chat = {e["Path"] for e in api_events("ChatFunction")}
+    assert chat
+    for path, methods in paths.items():
+        for method in methods.values():
+            integration = method["x-amazon-apigateway-integration"]
+            uri = integration["uri"]["Fn::Sub"]
+            assert integration["type"] == "aws_proxy"
+            if path in chat:
+                assert integration["responseTransferMode"] == "STREAM", path
+                assert integration["timeoutInMillis"] == 900000, path
+                assert uri.endswith("/response-streaming-invocations"), uri
+                assert "${ChatFunction.Arn}" in uri
+            else:
+                assert "responseTransferMode" not in integration, path
+                assert uri.endswith("/invocations") and "ChatFunction" not in uri, uri
+    api_props = template()["Resources"]["Api"]["Properties"]
+    assert api_props["EndpointConfiguration"]["Type"] == "REGIONAL"  # 5 min idle, not 30 s
+
+
+def test_every_function_is_arm64_python_312_or_newer_with_log_retention() -> None:
+    out = transformed()
+    functions = {k: v for k, v in out["Resources"].items() if v["Type"] == "AWS::Lambda::Function"}
+    assert set(functions) == set(ENTRIES)
+    groups = {
+        r["Properties"]["LogGroupName"]["Fn::Sub"]: r["Properties"]
+        for r in out["Resources"].values()
+        if r["Type"] == "AWS::Logs::LogGroup"
+    }
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        major, minor = map(int, re.fullmatch(r"python(\d+)\.(\d+)", props["Runtime"]).groups())  # type: ignore[union-attr]
+        assert (major, minor) >= (3, 12)
+        assert groups[f"/aws/lambda/${{{name}}}"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_chat_function_runs_behind_the_web_adapter_with_a_narrow_health_check() -> None:
+    props = template()["Resources"]["ChatFunction"]["Properties"]
+    assert props["Handler"] == "run.sh"
+    assert (ROOT / "functions/chat/run.sh").stat().st_mode & 0o111  # executable, as zipped
+    assert any("LambdaAdapterLayerArm64" in str(layer) for layer in props["Layers"])
+    env = function_env("ChatFunction", {})
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert env["AWS_LWA_ASYNC_INIT"] == "true"
+    assert env["AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"] == "200"  # not 100-499: 404 isn't ready
+    assert (env["AWS_LWA_READINESS_CHECK_PATH"], "GET") in route_table(("chat",), CLOUD)
+    timeout = template()["Parameters"]["ChatTimeout"]
+    assert props["Timeout"] == {"Ref": "ChatTimeout"} and timeout["MaxValue"] <= 900
+
+
+def test_secrets_never_travel_in_plain_environment_variables_or_parameters() -> None:
+    tpl = template()
+    assert not [p for p in tpl["Parameters"].values() if p.get("NoEcho")]
+    for function in ENTRIES:
+        env = function_env(function, {"Secrets": "arn:secret"})
+        assert env["GROKGATE_SECRETS"] == "arn:secret"
+        assert not [k for k in env if k.removeprefix("GROKGATE_") in SECRET_SETTINGS]
+    (secret,) = resources("AWS::SecretsManager::Secret").values()
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "api_keys"  # a client key exists from the start
+
+
+def _statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def _allowed(function: str) -> dict[str, set[str]]:
+    """Action -> the resources (as text) the function's role allows it on."""
+    role = transformed()["Resources"][f"{function}Role"]
+    allowed: dict[str, set[str]] = {}
+    for statement in _statements(role):
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            allowed.setdefault(action, set()).add(json.dumps(statement["Resource"]))
+    return allowed
+
+
+def test_each_function_may_do_only_what_it_needs() -> None:
+    pool = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan"}
+    secret = {"secretsmanager:GetSecretValue"}
+    chat, models = _allowed("ChatFunction"), _allowed("ModelsFunction")
+    images, videos = _allowed("ImagesFunction"), _allowed("VideosFunction")
+    assert set(models) == secret  # lists models from settings: no table, no bucket
+    assert set(chat) == secret | pool  # no S3, no jobs, never deletes accounts
+    assert all("AccountsTable" in r for a in pool for r in chat[a])
+    assert set(images) == secret | pool | {"s3:PutObject", "s3:GetObject"}
+    assert set(videos) == secret | pool | {
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "lambda:InvokeFunction",
+    }
+    assert all("JobsTable" in r for r in videos["dynamodb:DeleteItem"])
+    assert not any("JobsTable" in r for a in pool for r in images[a])
+    (invoke,) = videos["lambda:InvokeFunction"]
+    assert "${AWS::StackName}-videos" in invoke  # itself, for its video jobs, and nothing else
+    assert function_env("VideosFunction", {})["GROKGATE_VIDEO_WORKER_FUNCTION"] == (
+        "grokgate-videos"
+    )
+    props = template()["Resources"]["VideosFunction"]["Properties"]
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-videos"}
+    assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+
+
+def test_tables_are_on_demand_recoverable_and_jobs_expire() -> None:
+    tables = resources("AWS::DynamoDB::Table")
+    assert set(tables) == {"AccountsTable", "JobsTable"}
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    ttl = tables["JobsTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert tables["AccountsTable"]["DeletionPolicy"] == "Retain"
+    days = template()["Parameters"]["MediaRetentionDays"]
+    seconds = template()["Mappings"]["Retention"]
+    assert {int(k): int(v["Seconds"]) for k, v in seconds.items()} == {
+        d: d * 86400 for d in days["AllowedValues"]
+    }
+    default = Settings(_env_file=None).video_retention_seconds  # type: ignore[call-arg]
+    assert int(seconds[str(days["Default"])]["Seconds"]) == default
+
+
+def test_the_media_bucket_is_private_expires_files_and_allows_browser_gets() -> None:
+    (bucket,) = resources("AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == {"Ref": "MediaRetentionDays"}
+    (cors,) = props["CorsConfiguration"]["CorsRules"]
+    assert set(cors["AllowedMethods"]) == {"GET", "HEAD"}
+
+
+def test_outputs_give_the_sdk_base_urls() -> None:
+    outputs = template()["Outputs"]
+    assert outputs["BaseUrl"]["Value"]["Fn::Sub"].endswith("/${Stage}/v1")
+    assert outputs["AnthropicBaseUrl"]["Value"]["Fn::Sub"].endswith("/${Stage}")
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {
+        re.split(r"[\[<>=!~ ;]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        for line in requirements
+        if line.strip() and not line.lstrip().startswith("#")
+    }
+
+
+def test_the_layer_installs_what_the_package_needs() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    needed = _names(project["dependencies"]) | _names(project["optional-dependencies"]["aws"])
+    layer = _names((ROOT / "shared/requirements.txt").read_text().splitlines())
+    assert needed - {"boto3"} <= layer  # boto3 comes with Lambda's Python runtime
+    props = template()["Resources"]["SharedLayer"]
+    assert props["Properties"]["ContentUri"] == "shared/"
+    assert props["Metadata"]["BuildArchitecture"] == "arm64"
+
+
+@pytest.mark.parametrize("function", sorted(ENTRIES))
+def test_each_entry_module_imports_without_building_anything(function: str) -> None:
+    entry = str(ROOT / ENTRIES[function])
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('entry', {entry!r})\n"
+        "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)\n"
+        "assert getattr(module, '_adapter', None) is None\n"
+        "assert 'grokgate.api.runtime' not in sys.modules, 'the runtime is built lazily'\n"
+        "print(module.SURFACES)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin"},
+    )
+    assert out.returncode == 0, out.stderr
