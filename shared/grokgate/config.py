@@ -10,8 +10,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # Statsig constants that only the bundled simulator accepts (demo mode and tests).
 DEMO_STATSIG_HEADER_HEX = "00212b15713631b56202bc2d1ecc5e4172482506bcc04defe71e038b74f0f5d41edabb20b87e8df44a636757a2adda85b2"  # noqa: E501
@@ -43,6 +48,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GROKGATE_", env_file=".env", extra="ignore", frozen=True
     )
+
+    # --- where secrets live in the cloud (see grokgate.cloud_secrets) ---
+    secrets: str | None = None  # a Secrets Manager secret or ssm:<SecureString parameter>
+    vercel: bool = Field(False, validation_alias=AliasChoices("VERCEL", "GROKGATE_VERCEL"))
 
     # --- client surface ---
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
@@ -125,6 +134,20 @@ class Settings(BaseSettings):
     video_retention_seconds: float = Field(7 * 86400.0, gt=0)  # jobs and their files expire
 
     log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        from grokgate.cloud_secrets import CloudSecretsSource
+
+        secrets = CloudSecretsSource(settings_cls)
+        return (init_settings, env_settings, dotenv_settings, secrets, file_secret_settings)
 
     @field_validator(
         "api_keys",

@@ -22,6 +22,17 @@ class StoreConfigError(GrokGateError):
     code = "store_misconfigured"
 
 
+def _not_on_vercel(settings: Settings, what: str, instead: str) -> None:
+    """Vercel runs each request on any of many instances, each with its own ``/tmp``: state
+    kept in a local file would be a different pool (or media folder) per instance."""
+    if getattr(settings, "vercel", False):
+        raise StoreConfigError(
+            f"{what} cannot be shared across Vercel function instances: set {instead} "
+            "(with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION in the project's "
+            "environment)"
+        )
+
+
 def open_store(settings: Settings) -> AccountStore:
     """A store object for ``settings``; nothing connects until the first operation."""
     if settings.store == "dynamodb":
@@ -32,6 +43,7 @@ def open_store(settings: Settings) -> AccountStore:
             client_factory=lambda: dynamodb_client(settings),
             lease_seconds=settings.lease_seconds,
         )
+    _not_on_vercel(settings, "The SQLite account pool", "GROKGATE_STORE=dynamodb")
     from grokgate.stores.sqlite import SqliteAccountStore
 
     return SqliteAccountStore(settings.db_path, lease_seconds=settings.lease_seconds)
@@ -63,6 +75,7 @@ def open_job_store(settings: Settings) -> JobStore:
             getattr(settings, "dynamodb_jobs_table", None) or "grokgate-jobs",
             client_factory=lambda: dynamodb_client(settings),
         )
+    _not_on_vercel(settings, "The SQLite job store", "GROKGATE_STORE=dynamodb")
     from grokgate.stores.jobs_sqlite import SqliteJobStore
 
     return SqliteJobStore(_db_path(settings))
@@ -90,6 +103,9 @@ def open_media_store(settings: Settings) -> MediaStore:
             raise StoreConfigError(f"GROKGATE_MEDIA_URL_SECONDS: {exc}") from exc
     if kind != "local":
         raise StoreConfigError(f"GROKGATE_MEDIA must be 'local' or 's3', not {kind!r}")
+    _not_on_vercel(
+        settings, "The local media folder", "GROKGATE_MEDIA=s3 and GROKGATE_MEDIA_BUCKET"
+    )
     from grokgate.stores.media_local import LocalMediaStore, local_secret
 
     data_dir = Path(getattr(settings, "data_dir", None) or "data")
