@@ -65,7 +65,8 @@ def test_a_secrets_manager_secret_fills_the_secret_settings(
     monkeypatch.setenv("GROKGATE_API_KEYS", "sk-env")
     assert [k.get_secret_value() for k in _settings().api_keys] == ["sk-env"]
     # the secret's name without the ARN works too
-    monkeypatch.setenv("GROKGATE_SECRETS", "secretsmanager:" + arn.split(":secret:")[1].rsplit("-", 1)[0])
+    name = arn.split(":secret:")[1].rsplit("-", 1)[0]  # the ARN ends with a random suffix
+    monkeypatch.setenv("GROKGATE_SECRETS", f"secretsmanager:{name}")
     assert [t.get_secret_value() for t in _settings().sso_tokens] == [f"super:{TOKEN}"]
 
 
