@@ -9,11 +9,7 @@ process with the function's environment, as Lambda would.
 from __future__ import annotations
 
 import base64
-import json
 import os
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,10 +18,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from grokgate.api.app import create_app
 from grokgate.simulator.server import ServerThread
@@ -33,51 +25,12 @@ from grokgate.simulator.uploads import tiny_png
 from grokgate.stores.dynamodb import create_table
 from grokgate.stores.jobs_dynamodb import create_jobs_table
 from tests.conftest import gateway_settings
+from tests.functions.lambda_fakes import FakeLambda
 from tests.sdk import openai_client as client
 from tests.support import API_KEY, Sim, aws_client
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks Sora
-
-
-class FakeLambda:
-    """``POST /2015-03-31/functions/{name}/invocations``: records the call, answers 202, then
-    runs the videos function's handler with the payload in a subprocess."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.calls: list[tuple[str, str, dict[str, object]]] = []
-        self.runs: list[subprocess.CompletedProcess[str]] = []
-        self.app = Starlette(
-            routes=[
-                Route("/2015-03-31/functions/{name}/invocations", self.invoke, methods=["POST"])
-            ]
-        )
-
-    async def invoke(self, request: Request) -> Response:
-        kind = request.headers.get("x-amz-invocation-type", "RequestResponse")
-        payload = json.loads(await request.body())
-        self.calls.append((request.path_params["name"], kind, payload))
-        if kind != "Event":
-            return JSONResponse({"message": "only Event here"}, status_code=400)
-        threading.Thread(target=self._run, args=(payload,), daemon=True).start()
-        return Response(status_code=202)
-
-    def _run(self, payload: dict[str, object]) -> None:
-        code = (
-            "import json,sys; sys.path.insert(0, 'functions/videos'); import handler; "
-            f"print(json.dumps(handler.handler({payload!r}, None)))"
-        )
-        self.runs.append(
-            subprocess.run(
-                [sys.executable, "-c", code],
-                cwd=ROOT,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        )
 
 
 @pytest.fixture
