@@ -7,7 +7,10 @@ built when this module is imported.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 SURFACES = ("chat",)  # what this function serves (template.yaml routes exactly these)
 

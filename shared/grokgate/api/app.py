@@ -39,15 +39,16 @@ SURFACES = ("models", "chat", "images", "videos")
 def routers(surface: str, settings: Settings) -> list[APIRouter]:
     """The routers one surface serves. Local media URLs (``/media/...``) come with the media
     surfaces only when media is kept locally; in the cloud it is in S3."""
-    from grokgate.api.openai import routes
-
     if surface == "models":
-        return [routes.models_router]
+        from grokgate.api.openai.models_routes import router as models_router
+
+        return [models_router]
     if surface == "chat":
         from grokgate.api.anthropic.routes import router as messages_router
         from grokgate.api.openai.responses_routes import router as responses_router
+        from grokgate.api.openai.routes import chat_router
 
-        return [routes.chat_router, responses_router, messages_router]
+        return [chat_router, responses_router, messages_router]
     if surface in ("images", "videos"):
         if surface == "images":
             from grokgate.api.openai.images_routes import router

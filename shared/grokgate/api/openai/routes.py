@@ -1,4 +1,4 @@
-"""OpenAI routes: ``/v1/models`` and ``/v1/chat/completions``."""
+"""OpenAI ``/v1/chat/completions`` (``/v1/models`` is in :mod:`.models_routes`)."""
 
 from __future__ import annotations
 
@@ -12,33 +12,16 @@ from grokgate.api.openai.schemas import (
     ChatCompletionOut,
     ChatCompletionRequest,
     ErrorOut,
-    ModelListOut,
-    ModelOut,
 )
 from grokgate.api.openai.translate import to_job
 from grokgate.api.relay import json_object, relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
-from grokgate.core.registry import CREATED, Kind, ModelSpec
+from grokgate.core.registry import Kind
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 
-models_router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
 chat_router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
-
-
-def _model_out(spec: ModelSpec) -> ModelOut:
-    return ModelOut(id=spec.id, created=CREATED, owned_by=spec.owned_by)
-
-
-@models_router.get("/models", response_model=ModelListOut, responses=_ERRORS)
-async def list_models_route(request: Request) -> ModelListOut:
-    return ModelListOut(data=[_model_out(m) for m in runtime_of(request).registry().listed()])
-
-
-@models_router.get("/models/{model_id:path}", response_model=ModelOut, responses=_ERRORS)
-async def get_model_route(model_id: str, request: Request) -> ModelOut:
-    return _model_out(runtime_of(request).registry().resolve(model_id))
 
 
 @chat_router.post("/chat/completions", response_model=ChatCompletionOut, responses=_ERRORS)
