@@ -43,6 +43,19 @@ def sim(sim_server: Sim) -> Iterator[Sim]:
     sim_server.state.reset()
 
 
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Settings read from the environment (as a function's entry module reads them): a fresh
+    data dir and the test API key, with the settings cache cleared around the test."""
+    from grokgate.config import get_settings
+
+    monkeypatch.setenv("GROKGATE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GROKGATE_API_KEYS", API_KEY)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 def gateway_settings(sim_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "grok_base_url": sim_url,

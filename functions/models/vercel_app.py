@@ -1,23 +1,9 @@
-"""Vercel entry for the models function: /v1/models, /health, and every unknown path.
+"""Vercel entry of the models function (/v1/models, /health, unknown paths).
 
-Unknown paths are routed here (vercel.json) so that they get a 404 in OpenAI's error format.
-
-Vercel's Python runtime serves this module's ASGI ``app`` (routing and limits: vercel.json).
-Nothing is built at import; the FastAPI app for the ``models`` surface is built on its first
-call (the runtime's lifespan startup, or else the first request). The bundle carries the
-repo's ``shared/`` folder, which is put on sys.path here, so grokgate imports whether or not
-the project itself was pip-installed.
+A lazy ASGI ``app``, built on its first call. Vercel installs grokgate itself (``uv sync``);
+routes and limits are in vercel.json.
 """
 
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-_SHARED = str(Path(__file__).resolve().parents[2] / "shared")
-if _SHARED not in sys.path:
-    sys.path.insert(0, _SHARED)
-
-from grokgate.api.lazy import lazy_app  # noqa: E402  (after the sys.path fix above)
+from grokgate.api.lazy import lazy_app
 
 app = lazy_app(("models",))

@@ -6,25 +6,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from grokgate.api.lazy import LazyApp, lazy_app
-from grokgate.config import get_settings
-from tests.support import API_KEY
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setenv("GROKGATE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("GROKGATE_API_KEYS", API_KEY)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 class _Recorder:
@@ -111,7 +98,7 @@ def test_lazy_app_needs_a_surface() -> None:
         lazy_app(())
 
 
-def test_lazy_app_passes_lifespan_through(env: None) -> None:
+def test_lazy_app_passes_lifespan_through(settings_env: None) -> None:
     """Startup and shutdown reach the real app (Vercel's runtime runs lifespan="auto")."""
     app = lazy_app(("models",))
     assert not app.built
