@@ -133,3 +133,5 @@ def test_on_vercel_local_state_is_refused_with_what_to_set_instead(
         _env_file=None, store="dynamodb", media="s3", media_bucket="b", data_dir=tmp_path
     )
     open_store(cloud), open_job_store(cloud), open_media_store(cloud)  # nothing connects yet
+    monkeypatch.setenv("GROKGATE_VERCEL", "false")  # e.g. `vercel dev` on a laptop
+    assert not Settings(_env_file=None).vercel  # type: ignore[call-arg]

@@ -51,7 +51,8 @@ class Settings(BaseSettings):
 
     # --- where secrets live in the cloud (see grokgate.cloud_secrets) ---
     secrets: str | None = None  # a Secrets Manager secret or ssm:<SecureString parameter>
-    vercel: bool = Field(False, validation_alias=AliasChoices("VERCEL", "GROKGATE_VERCEL"))
+    # set by Vercel; GROKGATE_VERCEL=false overrides it (e.g. under `vercel dev`)
+    vercel: bool = Field(False, validation_alias=AliasChoices("GROKGATE_VERCEL", "VERCEL"))
 
     # --- client surface ---
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

@@ -124,8 +124,11 @@ def test_the_chat_function_runs_behind_the_web_adapter_with_a_narrow_health_chec
     assert env["AWS_LWA_ASYNC_INIT"] == "true"
     assert env["AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"] == "200"  # not 100-499: 404 isn't ready
     assert (env["AWS_LWA_READINESS_CHECK_PATH"], "GET") in route_table(("chat",), CLOUD)
-    timeout = template()["Parameters"]["ChatTimeout"]
-    assert props["Timeout"] == {"Ref": "ChatTimeout"} and timeout["MaxValue"] <= 900
+    params = template()["Parameters"]
+    assert props["Timeout"] == {"Ref": "ChatTimeout"} and params["ChatTimeout"]["MaxValue"] <= 900
+    # the answer's deadline comes first, so a slow answer ends in an error event, not a kill
+    assert env["GROKGATE_REQUEST_DEADLINE"] == str(params["ChatDeadline"]["Default"])
+    assert params["ChatDeadline"]["Default"] < params["ChatTimeout"]["Default"]
 
 
 def test_secrets_never_travel_in_plain_environment_variables_or_parameters() -> None:

@@ -28,8 +28,8 @@ def _not_on_vercel(settings: Settings, what: str, instead: str) -> None:
     if getattr(settings, "vercel", False):
         raise StoreConfigError(
             f"{what} cannot be shared across Vercel function instances: set {instead} "
-            "(with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION in the project's "
-            "environment)"
+            "(with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and GROKGATE_AWS_REGION in the "
+            "project's environment)"
         )
 
 
