@@ -32,17 +32,17 @@ class SecretsError(RuntimeError):
 
 
 def _client(service: str) -> Any:
+    """The settings are not built yet: the region and endpoint come from the environment."""
+    from grokgate.aws import boto3_client
+
     try:
-        import boto3
-        from botocore.config import Config
+        return boto3_client(
+            service,
+            os.environ.get(f"{PREFIX}AWS_REGION") or None,
+            os.environ.get(f"{PREFIX}AWS_ENDPOINT_URL") or None,
+        )
     except ImportError as exc:
         raise SecretsError(f"{ENV_VAR} needs boto3: pip install 'grokgate[aws]'") from exc
-    return boto3.client(
-        service,
-        region_name=os.environ.get(f"{PREFIX}AWS_REGION") or None,
-        endpoint_url=os.environ.get(f"{PREFIX}AWS_ENDPOINT_URL") or None,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5),
-    )
 
 
 def fetch(reference: str) -> str:

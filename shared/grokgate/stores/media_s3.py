@@ -34,19 +34,16 @@ def s3_client(
     arguments go to ``boto3.client`` (e.g. credentials).
     """
     import boto3
-    from botocore.config import Config
+
+    from grokgate.aws import boto3_client
 
     if region is None:
         region = boto3.session.Session().region_name or DEFAULT_REGION
-    config = Config(
-        signature_version="s3v4",
-        s3={"addressing_style": "path"} if endpoint_url else None,
-        retries={"mode": "standard", "max_attempts": 3},
-        connect_timeout=5,
-    )
-    return boto3.client(
-        "s3", region_name=region, endpoint_url=endpoint_url, config=config, **client_kwargs
-    )
+    config = {
+        "signature_version": "s3v4",
+        "s3": {"addressing_style": "path"} if endpoint_url else None,
+    }
+    return boto3_client("s3", region, endpoint_url, config=config, **client_kwargs)
 
 
 class S3MediaStore(MediaStore):

@@ -50,19 +50,14 @@ def open_store(settings: Settings) -> AccountStore:
 
 
 def dynamodb_client(settings: Settings) -> Any:
+    from grokgate.aws import boto3_client
+
     try:
-        import boto3
-        from botocore.config import Config
+        return boto3_client("dynamodb", settings.aws_region, settings.aws_endpoint_url)
     except ImportError as exc:
         raise StoreConfigError(
             "GROKGATE_STORE=dynamodb needs boto3: pip install 'grokgate[aws]'"
         ) from exc
-    return boto3.client(
-        "dynamodb",
-        region_name=settings.aws_region,
-        endpoint_url=settings.aws_endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5),
-    )
 
 
 def open_job_store(settings: Settings) -> JobStore:

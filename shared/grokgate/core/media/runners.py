@@ -113,12 +113,6 @@ class LambdaRunner:
 
 
 def lambda_client(region: str | None, endpoint_url: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
+    from grokgate.aws import boto3_client
 
-    return boto3.client(
-        "lambda",
-        region_name=region,
-        endpoint_url=endpoint_url,
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5),
-    )
+    return boto3_client("lambda", region, endpoint_url)
