@@ -135,3 +135,12 @@ def test_on_vercel_local_state_is_refused_with_what_to_set_instead(
     open_store(cloud), open_job_store(cloud), open_media_store(cloud)  # nothing connects yet
     monkeypatch.setenv("GROKGATE_VERCEL", "false")  # e.g. `vercel dev` on a laptop
     assert not Settings(_env_file=None).vercel  # type: ignore[call-arg]
+
+
+def test_without_boto3_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "botocore.exceptions", None)  # import fails
+    monkeypatch.setenv("GROKGATE_SECRETS", "grokgate/settings")
+    with pytest.raises(SecretsError, match=r"needs boto3: pip install 'grokgate\[aws\]'"):
+        _settings()

@@ -35,19 +35,19 @@ def _client(service: str) -> Any:
     """The settings are not built yet: the region and endpoint come from the environment."""
     from grokgate.aws import boto3_client
 
-    try:
-        return boto3_client(
-            service,
-            os.environ.get(f"{PREFIX}AWS_REGION") or None,
-            os.environ.get(f"{PREFIX}AWS_ENDPOINT_URL") or None,
-        )
-    except ImportError as exc:
-        raise SecretsError(f"{ENV_VAR} needs boto3: pip install 'grokgate[aws]'") from exc
+    return boto3_client(
+        service,
+        os.environ.get(f"{PREFIX}AWS_REGION") or None,
+        os.environ.get(f"{PREFIX}AWS_ENDPOINT_URL") or None,
+    )
 
 
 def fetch(reference: str) -> str:
     """The secret's text: from SSM (decrypted) or Secrets Manager, by the reference's shape."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError as exc:
+        raise SecretsError(f"{ENV_VAR} needs boto3: pip install 'grokgate[aws]'") from exc
 
     try:
         if reference.startswith(("ssm:", "arn:aws:ssm:")):
