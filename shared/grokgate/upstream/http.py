@@ -7,6 +7,8 @@ from http.cookiejar import DefaultCookiePolicy
 
 import httpx
 
+from grokgate.errors import UpstreamError
+
 
 def new_http_client(
     *, connect_timeout: float, idle_timeout: float, verify: str | bool = True
@@ -39,3 +41,12 @@ async def read_capped(response: httpx.Response, limit: int) -> bytes:
         if len(data) > limit:
             break
     return bytes(data)
+
+
+async def read_body(response: httpx.Response, limit: int, *, too_large: str) -> bytes:
+    """The whole body of a streamed ``response``; one larger than ``limit`` bytes is an
+    :class:`UpstreamError` saying ``too_large`` (and is not read further)."""
+    data = await read_capped(response, limit)
+    if len(data) > limit:
+        raise UpstreamError(too_large)
+    return data

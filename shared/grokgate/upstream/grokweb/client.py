@@ -32,7 +32,7 @@ from grokgate.upstream.grokweb.request import (
     cookie_header,
 )
 from grokgate.upstream.grokweb.statsig import Signer
-from grokgate.upstream.http import read_capped
+from grokgate.upstream.http import read_body
 
 log = get_logger("grokweb")
 
@@ -148,9 +148,11 @@ class GrokWebClient(GrokWebBase):
                 try:
                     if response.status_code != 200:
                         raise await error_of(response, self.signer)
-                    raw = await read_capped(response, RATE_LIMITS_BODY_LIMIT)
-                    if len(raw) > RATE_LIMITS_BODY_LIMIT:
-                        raise UpstreamError("grok.com's rate-limit answer is too large")
+                    raw = await read_body(
+                        response,
+                        RATE_LIMITS_BODY_LIMIT,
+                        too_large="grok.com's rate-limit answer is too large",
+                    )
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as exc:

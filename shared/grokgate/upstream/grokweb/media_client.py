@@ -64,7 +64,7 @@ from grokgate.upstream.grokweb.upload import (
     UploadedFile,
     upload_file_meta,
 )
-from grokgate.upstream.http import read_capped
+from grokgate.upstream.http import read_body
 
 _JSON_BODY_LIMIT = 256 * 1024
 JSON_CALL_TIMEOUT = 30.0  # media/post/create, quota_info
@@ -330,9 +330,9 @@ class GrokMediaClient(GrokWebBase):
             async with asyncio.timeout(min(self.deadline, JSON_CALL_TIMEOUT)):
                 response = await self._open(cookie, path, body, IMAGINE_REFERER)
                 try:
-                    raw = await read_capped(response, _JSON_BODY_LIMIT)
-                    if len(raw) > _JSON_BODY_LIMIT:
-                        raise UpstreamError("grok.com's answer is too large")
+                    raw = await read_body(
+                        response, _JSON_BODY_LIMIT, too_large="grok.com's answer is too large"
+                    )
                 finally:
                     await response.aclose()
         except (TimeoutError, httpx.TimeoutException) as exc:

@@ -20,7 +20,7 @@ from grokgate.logs import register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.request import ORIGIN, cookie_header
-from grokgate.upstream.http import read_capped
+from grokgate.upstream.http import read_body
 
 SESSION_PATH = "/api/auth/session"
 SESSION_TIMEOUT = 15.0  # the whole call, connect to answer
@@ -101,9 +101,11 @@ async def fetch_user_id(
             try:
                 if response.status_code != 200:
                     raise await error_of(response, None)
-                raw = await read_capped(response, SESSION_BODY_LIMIT)
-                if len(raw) > SESSION_BODY_LIMIT:
-                    raise UpstreamError("grok.com's session answer is too large")
+                raw = await read_body(
+                    response,
+                    SESSION_BODY_LIMIT,
+                    too_large="grok.com's session answer is too large",
+                )
             finally:
                 await response.aclose()
     except (TimeoutError, httpx.TimeoutException) as exc:

@@ -20,7 +20,7 @@ from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutE
 from grokgate.events import Served
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
-from grokgate.upstream.http import read_capped
+from grokgate.upstream.http import read_body, read_capped
 from grokgate.upstream.xai.errors import classify_xai
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a non-streamed answer (images as base64 included)
@@ -94,9 +94,9 @@ class XaiClient:
         """POST a non-streamed request; the answer's bytes and content type, unchanged."""
         response = await self._send(self._request(account, path, body, extra or {}))
         try:
-            data = await read_capped(response, MAX_BODY_BYTES)
-            if len(data) > MAX_BODY_BYTES:
-                raise UpstreamError("the xAI API's answer is too large")
+            data = await read_body(
+                response, MAX_BODY_BYTES, too_large="the xAI API's answer is too large"
+            )
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(_SILENT) from exc
         except httpx.HTTPError as exc:
