@@ -7,6 +7,7 @@ import copy
 import importlib.util
 import os
 import re
+import time
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -43,14 +44,29 @@ def resources(kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template()["Resources"].items() if v["Type"] == kind}
 
 
-def load_entry(function: str) -> ModuleType:
-    """The function's entry module, loaded from its file as Lambda would (fresh each call)."""
-    path = ROOT / ENTRIES[function]
-    spec = importlib.util.spec_from_file_location(f"fn_{path.parent.name}_{path.stem}", path)
+def load_file(entry: str) -> ModuleType:
+    """An entry module (a path under the repo), loaded from its file, fresh on each call."""
+    path = ROOT / entry
+    name = f"entry_{path.parent.name}_{path.stem}_{time.monotonic_ns()}"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_entry(function: str) -> ModuleType:
+    """The Lambda function's entry module, loaded from its file as Lambda would."""
+    return load_file(ENTRIES[function])
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    """The distribution names in requirement lines (``httpx[http2]>=0.27`` -> ``httpx``)."""
+    return {
+        re.split(r"[\[<>=!~ ;]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        for line in requirements
+        if line.strip() and not line.lstrip().startswith("#")
+    }
 
 
 def api_events(function: str) -> list[dict[str, Any]]:

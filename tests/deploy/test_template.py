@@ -26,6 +26,7 @@ from tests.deploy.sam import (
     apigw_path,
     function_env,
     load_entry,
+    requirement_names,
     resources,
     template,
     transformed,
@@ -226,18 +227,12 @@ def test_outputs_give_the_sdk_base_urls() -> None:
     assert outputs["AnthropicBaseUrl"]["Value"]["Fn::Sub"].endswith("/${Stage}")
 
 
-def _names(requirements: list[str]) -> set[str]:
-    return {
-        re.split(r"[\[<>=!~ ;]", line.strip(), maxsplit=1)[0].lower().replace("_", "-")
-        for line in requirements
-        if line.strip() and not line.lstrip().startswith("#")
-    }
-
-
 def test_the_layer_installs_what_the_package_needs() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    needed = _names(project["dependencies"]) | _names(project["optional-dependencies"]["aws"])
-    layer = _names((ROOT / "shared/requirements.txt").read_text().splitlines())
+    needed = requirement_names(project["dependencies"]) | requirement_names(
+        project["optional-dependencies"]["aws"]
+    )
+    layer = requirement_names((ROOT / "shared/requirements.txt").read_text().splitlines())
     assert needed - {"boto3"} <= layer  # boto3 comes with Lambda's Python runtime
     props = template()["Resources"]["SharedLayer"]
     assert props["Properties"]["ContentUri"] == "shared/"

@@ -9,7 +9,6 @@ exists answers 401 and a route that does not answers 404 ``unknown_url`` (or 405
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 import json
 import os
@@ -17,10 +16,8 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -28,6 +25,7 @@ import pytest
 
 from grokgate.api.app import SURFACES, route_table
 from grokgate.config import Settings
+from tests.deploy.sam import load_file, requirement_names
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / "vercel.json").read_text())
@@ -62,17 +60,6 @@ def route_to_entry(path: str) -> str:
         if re.match(src, path):
             return str(route["dest"]).lstrip("/")
     raise AssertionError(f"no route in vercel.json matches {path}")
-
-
-def load_entry(entry: str) -> ModuleType:
-    """An entry module loaded from its file, fresh (its own, unbuilt, app)."""
-    path = ROOT / entry
-    name = f"vercel_{path.parent.name}_{path.stem}_{time.monotonic_ns()}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # vercel.json itself
@@ -113,7 +100,7 @@ def test_public_route_reaches_a_function_that_serves_it(
     url = concrete(path)
     entry = route_to_entry(url)
     assert entry in _builds(), f"{url} goes to {entry}, which is not a build"
-    app = load_entry(entry).app
+    app = load_file(entry).app
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -133,7 +120,7 @@ def test_unknown_paths_get_an_openai_404_from_the_models_function(settings_env: 
     assert entry == "functions/models/vercel_app.py"
 
     async def call() -> httpx.Response:
-        transport = httpx.ASGITransport(app=load_entry(entry).app)
+        transport = httpx.ASGITransport(app=load_file(entry).app)
         async with httpx.AsyncClient(transport=transport, base_url="http://vercel.test") as c:
             return await c.get("/v1/no/such/thing")
 
@@ -175,20 +162,16 @@ def test_entry_imports_alone_and_builds_nothing(entry: str, tmp_path: Path) -> N
 @pytest.mark.parametrize("entry", sorted(_builds()))
 def test_entry_app_is_detected_as_asgi(entry: str) -> None:
     """What Vercel's Python runtime checks: an async ``__call__`` taking (scope, receive, send)."""
-    app = load_entry(entry).app
+    app = load_file(entry).app
     assert inspect.iscoroutinefunction(app.__call__)
     params = inspect.signature(app).parameters.values()
     required = [p for p in params if p.default is inspect.Parameter.empty]
     assert [p.name for p in required] == ["scope", "receive", "send"]
 
 
-def _names(requirements: list[str]) -> set[str]:
-    return {re.split(r"[\[<>=!~ ;]", r, maxsplit=1)[0] for r in requirements}
-
-
 def test_vercel_installs_what_the_cloud_stores_need() -> None:
     """Vercel installs with ``uv sync`` (no extras): its default group carries the aws extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    aws = _names(project["project"]["optional-dependencies"]["aws"])
+    aws = requirement_names(project["project"]["optional-dependencies"]["aws"])
     assert project["tool"]["uv"]["default-groups"] == ["vercel"]
-    assert aws <= _names(project["dependency-groups"]["vercel"])
+    assert aws <= requirement_names(project["dependency-groups"]["vercel"])
