@@ -115,9 +115,7 @@ def deployment(sim: Sim, moto_endpoint: str, tmp_path: Path) -> Iterator[Deploym
     names["Secrets"] = secret["ARN"]
     import_accounts(moto_endpoint, names["AccountsTable"])
     deployed = Deployment(names, moto_endpoint, sim, tmp_path)
-    deployed.fake_lambda = FakeLambda(
-        {**deployed.env("VideosFunction"), "PYTHONPATH": str(Path(__file__).parents[2] / "shared")}
-    )
+    deployed.fake_lambda = FakeLambda(deployed.env("VideosFunction"))
     with ServerThread(deployed.fake_lambda.app) as lam:
         deployed.lambda_url = lam.url
         deployed.fake_lambda.env["GROKGATE_LAMBDA_ENDPOINT_URL"] = lam.url

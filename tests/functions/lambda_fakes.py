@@ -84,17 +84,11 @@ class FakeLambda:
         return Response(status_code=202)
 
     def _run(self, payload: dict[str, object]) -> None:
-        code = (
-            "import json,sys; sys.path.insert(0, 'functions/videos'); import handler; "
-            f"print(json.dumps(handler.handler({payload!r}, None)))"
-        )
-        self.runs.append(
-            subprocess.run(
-                [sys.executable, "-c", code],
-                cwd=ROOT,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        )
+        """One asynchronous invocation: a fresh environment runs the event, then stops."""
+        host = FunctionHost("functions/videos/handler.py", self.env)
+        try:
+            result, code = json.dumps(host.invoke(dict(payload))), 0
+        except AssertionError as exc:  # the handler raised or its interpreter died
+            result, code = str(exc), 1
+        logs = host.close()
+        self.runs.append(subprocess.CompletedProcess(host.proc.args, code, result, logs))

@@ -8,7 +8,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -177,8 +177,9 @@ def test_videos_function_runs_jobs_asynchronously_and_answers_like_the_local_ser
     # the function handed the job to an asynchronous invocation of itself, as named in the
     # template (GROKGATE_VIDEO_WORKER_FUNCTION), and returned at once
     assert fake.calls == [("grokgate-videos", "Event", {"grokgate_video_job": job["id"]})]
-    done = _until_finished(both, f"/v1/videos/{job['id']}")
-    local_done = _until_finished_locally(both, f"/v1/videos/{there.json()['id']}")
+    done = _until_finished(lambda: _read_job(both, f"/v1/videos/{job['id']}"))
+    local = f"/v1/videos/{there.json()['id']}"
+    local_done = _until_finished(lambda: both.there("GET", local, headers=AUTH).json())
     assert done["status"] == "completed", (done, [r.stdout + r.stderr for r in fake.runs])
     assert _shape(done) == _shape(local_done)
     status, headers, _ = both.fn("GET", f"/v1/videos/{job['id']}/content", headers=AUTH)
@@ -195,24 +196,21 @@ def test_videos_function_runs_jobs_asynchronously_and_answers_like_the_local_ser
     assert fake.runs[0].returncode == 0, fake.runs[0].stderr
 
 
-def _until_finished(both: Both, path: str) -> dict[str, Any]:
+def _until_finished(get: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Poll a job (``get`` reads it) until it completes or fails, for at most a minute."""
     deadline = time.monotonic() + 60
     while True:
-        status, _, raw = both.fn("GET", path, headers=AUTH)
-        assert status == 200, raw
-        job: dict[str, Any] = json.loads(raw)
+        job = get()
         if job["status"] in ("completed", "failed") or time.monotonic() > deadline:
             return job
         time.sleep(0.2)
 
 
-def _until_finished_locally(both: Both, path: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while True:
-        job: dict[str, Any] = both.there("GET", path, headers=AUTH).json()
-        if job["status"] in ("completed", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
+def _read_job(both: Both, path: str) -> dict[str, Any]:
+    status, _, raw = both.fn("GET", path, headers=AUTH)
+    assert status == 200, raw
+    job: dict[str, Any] = json.loads(raw)
+    return job
 
 
 def test_a_video_id_in_the_path_reaches_the_handler_as_api_gateway_sends_it() -> None:
