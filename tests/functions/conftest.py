@@ -16,7 +16,7 @@ import pytest
 
 from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.simulator.server import ServerThread
-from tests.deploy.sam import REGION, api_events, base_env, function_env, resources
+from tests.deploy.sam import ENTRIES, REGION, api_events, base_env, function_env, resources
 from tests.functions.lambda_fakes import FakeLambda, FunctionHost
 from tests.support import ACCOUNTS, API_KEY, Sim, aws_client
 
@@ -53,8 +53,6 @@ class Deployment:
         return env
 
     def start(self, function: str) -> FunctionHost:
-        from tests.deploy.sam import ENTRIES
-
         host = FunctionHost(ENTRIES[function], self.env(function))
         self.hosts.append(host)
         return host
