@@ -110,19 +110,19 @@ class _Simulator:
             window_s=self.window_s,
             accept_synthetic=self.accept_synthetic,
         )
-        self.state.record(
-            RecordedRequest(
-                method=request.method,
-                path=request.url.path,
-                headers={k.lower(): v for k, v in request.headers.items()},
-                body=None if body is _INVALID else body,
-                token=sso,
-                statsig_ok=reason is None,
-                statsig_reason=reason,
-                time=self.clock(),
-                cookies=dict(request.cookies),
-            )
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.url.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=None if body is _INVALID else body,
+            token=sso,
+            statsig_ok=reason is None,
+            statsig_reason=reason,
+            time=self.clock(),
+            cookies=dict(request.cookies),
         )
+        self.state.record(recorded)
+        request.state.sim_record = recorded  # a streamed answer records how it ended on it
         if not sso or request.cookies.get("sso-rw") != sso or sso not in self.state.accounts:
             return JSONResponse(INVALID_CREDENTIALS, status_code=401)
         if reason is not None:
@@ -152,14 +152,16 @@ class _Simulator:
         elif fault is not None and fault.name in HTTP_FAULTS:
             return http_fault(fault)
         head = conversation_frame(str(uuid.uuid4()), iso(self.clock()))
+        record: RecordedRequest = request.state.sim_record
         if fault is not None and fault.name == "inband_error":
-            return stream([head, {"error": {"code": 8, "message": "rate limited"}}])
+            frame = {"error": {"code": 8, "message": "rate limited"}}
+            return stream([head, frame], record=record)
         if fault is not None and fault.name == "inband_response_error":
             text = "ResourceExhausted: perf_based_admission_controller"
-            return stream([head, stream_error_frame(text)])
+            return stream([head, stream_error_frame(text)], record=record)
         if not plan.allowed:
             text = "Model not available for this account"
-            return stream([head, stream_error_frame(text, model_not_available=True)])
+            return stream([head, stream_error_frame(text, model_not_available=True)], record=record)
         retry_after = plan.consume()
         if retry_after is not None:
             return JSONResponse(TOO_MANY, 429, headers={"retry-after": str(retry_after)})
@@ -170,8 +172,9 @@ class _Simulator:
                 token_delay=self.token_delay,
                 stop_after=fault.after,
                 clean=fault.name == "truncate",
+                record=record,
             )
-        return stream(frames, token_delay=self.token_delay)
+        return stream(frames, token_delay=self.token_delay, record=record)
 
     def _plan(self, token: str, body: Any) -> Plan | Response:
         """A chat (echo answer, or lite images for ``Drawing: `` in ``fast``), or the 400."""

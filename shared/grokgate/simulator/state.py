@@ -162,6 +162,9 @@ class RecordedRequest:
     statsig_reason: str | None = None
     time: float = 0.0
     cookies: dict[str, str] = field(default_factory=dict)
+    # how a streamed REST chat answer ended: "completed", "cut", "truncated" or "client_gone"
+    # (the client went away mid-answer); None until it ends, and for every other answer
+    outcome: str | None = None
 
 
 class SimState:

@@ -4,6 +4,10 @@ streaming (with the ``cut``/``truncate`` faults) and the account cookie check.
 ``cut`` raises :class:`SimulatedCut` inside the body iterator after ``after`` frames, so uvicorn
 closes the socket mid-chunked-body (an httpx client sees ``RemoteProtocolError``); the matching
 uvicorn error log is filtered out. ``truncate`` ends the same stream cleanly.
+
+A stream given a ``record`` sets its ``outcome`` once it ends (see :class:`TrackedStream`):
+``"completed"`` (every frame handed out), ``"cut"``, ``"truncated"``, or ``"client_gone"`` (the
+client went away first: the server cancelled the body or a send failed).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.types import Send
 from starlette.websockets import WebSocket
 
 from .state import InjectedFault, SimState
@@ -34,6 +39,7 @@ __all__ = [
     "Pause",
     "Plan",
     "SimulatedCut",
+    "TrackedStream",
     "err",
     "http_fault",
     "install_log_filter",
@@ -151,15 +157,46 @@ class Plan:
     allowed: bool = True
 
 
+class Outcome(Protocol):
+    """A request record with room for how its streamed answer ended."""
+
+    outcome: str | None
+
+
+class _NoRecord:
+    outcome: str | None = None
+
+
+class TrackedStream(StreamingResponse):
+    """A :class:`StreamingResponse` that sets ``record.outcome`` to ``"client_gone"`` when
+    sending stops before the body set an outcome itself: the server cancels the body when the
+    client disconnects (ASGI ``http.disconnect``), or a send fails. The body sets
+    ``"completed"`` (or its fault's outcome) itself, before the final empty send."""
+
+    def __init__(self, content: AsyncIterator[bytes], record: Outcome, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.record = record
+
+    async def stream_response(self, send: Send) -> None:
+        try:
+            await super().stream_response(send)
+        except BaseException:
+            if self.record.outcome is None:
+                self.record.outcome = "client_gone"
+            raise
+
+
 def stream(
     frames: Sequence[dict[str, Any] | Pause],
     *,
     token_delay: float = 0.0,
     stop_after: int | None = None,
     clean: bool = True,
+    record: Outcome | None = None,
 ) -> StreamingResponse:
     """NDJSON of ``frames``; ``token_delay`` before each token frame; ``stop_after`` frames then
-    a clean EOF (``clean``) or a :class:`SimulatedCut`."""
+    a clean EOF (``clean``) or a :class:`SimulatedCut`; ``record.outcome`` says how it ended."""
+    rec = record if record is not None else _NoRecord()
 
     async def body() -> AsyncIterator[bytes]:
         sent = 0
@@ -170,14 +207,17 @@ def stream(
                 continue
             if stop_after is not None and sent >= stop_after:
                 if clean:
+                    rec.outcome = "truncated"
                     return
+                rec.outcome = "cut"
                 raise SimulatedCut(f"simulated connection cut after {sent} frames")
             if token_delay > 0 and "token" in frame.get("result", {}).get("response", {}):
                 await asyncio.sleep(token_delay)
             sent += 1
             yield line(frame)
+        rec.outcome = "completed"
 
-    return StreamingResponse(body(), media_type="application/json")
+    return TrackedStream(body(), rec, media_type="application/json")
 
 
 async def refuse(websocket: WebSocket, response: Response) -> None:

@@ -96,7 +96,8 @@ class _Pending:
 @dataclass
 class XaiRecord:
     """One request as the fake saw it. ``started_at`` and ``chunk_times`` are
-    ``time.monotonic()`` values; ``status`` is the HTTP status answered (0 until known)."""
+    ``time.monotonic()`` values; ``status`` is the HTTP status answered (0 until known);
+    ``outcome`` is how a streamed answer ended (see :func:`.xai_wire.sse`)."""
 
     method: str
     path: str
@@ -107,6 +108,9 @@ class XaiRecord:
     started_at: float
     chunk_times: list[float] = field(default_factory=list)
     status: int = 0
+    # how a streamed answer ended: "completed", "cut" or "client_gone" (the client went away
+    # mid-answer); None until it ends, and for a non-streamed answer
+    outcome: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from .wire import TrackedStream
 from .xai_state import XaiFault, XaiRecord, XaiState
 
 __all__ = [
@@ -194,12 +195,15 @@ def sse(
 ) -> StreamingResponse:
     """Stream ``events``: ``token_delay`` before each content event, the gate before each
     content event after the first, a timestamp in ``record.chunk_times`` just before each
-    write, and :class:`XaiCut` once ``cut_after`` events were written."""
+    write, and :class:`XaiCut` once ``cut_after`` events were written. ``record.outcome``
+    becomes ``"completed"`` once every event was handed out, ``"cut"``, or ``"client_gone"``
+    when the client went away first (see :class:`.wire.TrackedStream`)."""
 
     async def body() -> AsyncIterator[bytes]:
         contents = 0
         for written, event in enumerate(events):
             if cut_after is not None and written >= cut_after:
+                record.outcome = "cut"
                 raise XaiCut(f"simulated connection cut after {written} events")
             if event.content:
                 if contents and state.hold_chunks:
@@ -209,9 +213,10 @@ def sse(
                 contents += 1
             record.chunk_times.append(time.monotonic())
             yield event.encode()
+        record.outcome = "completed"
 
     headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    return TrackedStream(body(), record, media_type="text/event-stream", headers=headers)
 
 
 def cut_json(payload: Any, status: int = 200) -> StreamingResponse:
