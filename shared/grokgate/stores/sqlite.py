@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from grokgate.shield import shielded
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.records import Account, from_doc, to_doc
 from grokgate.stores.sqlite_open import open_sqlite
@@ -118,7 +119,14 @@ class SqliteAccountStore(AccountStore):
     async def _mutate(
         self, account_id: str, change: Callable[[Account], Account]
     ) -> Account | None:
-        """Run ``change`` on the stored account under SQLite's write lock."""
+        """Run ``change`` on the stored account under SQLite's write lock; a cancelled caller
+        stops waiting, but the transaction still ends (else the shared connection would keep
+        the write lock for good)."""
+        return await shielded(self._transaction(account_id, change))
+
+    async def _transaction(
+        self, account_id: str, change: Callable[[Account], Account]
+    ) -> Account | None:
         db = await self._conn()
         async with self._write_lock:
             await db.execute("BEGIN IMMEDIATE")

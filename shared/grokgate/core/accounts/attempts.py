@@ -2,7 +2,9 @@
 
 Every upstream use goes through here: take the best account for the model, run the work on it,
 tell the pool what happened, and on an :class:`UpstreamError` that another account may not
-repeat, try one not tried yet (``max_retries`` times). A cancelled call gives its slot back.
+repeat, try one not tried yet (``max_retries`` times). A cancelled call gives its slot back:
+every release is :func:`~grokgate.shield.shielded`, so a client that went away (which cancels
+the streaming task, level-triggered under anyio) cannot cut the release's store write short.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from grokgate.errors import (
 )
 from grokgate.events import Served
 from grokgate.logs import get_logger
+from grokgate.shield import shielded
 from grokgate.stores.records import Account, Lease
 
 T = TypeVar("T")
@@ -76,11 +79,11 @@ async def with_account(
         try:
             result = await work(account)
             finished = True
-            await pool.finish(account, lease)
+            await shielded(pool.finish(account, lease))
             return result
         except UpstreamError as exc:
             finished = True
-            await pool.finish(account, lease, exc)
+            await shielded(pool.finish(account, lease, exc))
             failures.append(exc)
             if not exc.retryable or attempt > max_retries:
                 final = _give_up(failures, exc)
@@ -90,7 +93,7 @@ async def with_account(
             log.info("%s: retrying on another account after: %s", spec.id, exc.message)
         finally:
             if not finished:  # cancelled, or a bug: the slot comes back, nothing is learned
-                await pool.finish(account, lease, abandoned=True)
+                await shielded(pool.finish(account, lease, abandoned=True))
     raise final_error(failures)  # pragma: no cover - the loop always returns or raises
 
 
@@ -129,11 +132,11 @@ async def stream_with_account(
                         shown = True
                     yield event
             finished = True
-            await pool.finish(account, lease)
+            await shielded(pool.finish(account, lease))
             return
         except UpstreamError as exc:
             finished = True
-            await pool.finish(account, lease, exc, accepted=accepted)
+            await shielded(pool.finish(account, lease, exc, accepted=accepted))
             failures.append(exc)
             if shown or not exc.retryable or attempt > max_retries:
                 final = _give_up(failures, exc)
@@ -143,5 +146,5 @@ async def stream_with_account(
             log.info("%s: retrying on another account after: %s", spec.id, exc.message)
         finally:
             if not finished:  # the client went away, or a bug: give the slot back
-                await pool.finish(account, lease, accepted=accepted, abandoned=True)
+                await shielded(pool.finish(account, lease, accepted=accepted, abandoned=True))
     raise final_error(failures)  # pragma: no cover - the loop always returns or raises
