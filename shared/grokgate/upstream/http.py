@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from http.cookiejar import DefaultCookiePolicy
+from typing import TypeVar
 
 import httpx
 
 from grokgate.errors import UpstreamError
+
+T = TypeVar("T")
 
 
 def new_http_client(
@@ -50,3 +56,16 @@ async def read_body(response: httpx.Response, limit: int, *, too_large: str) -> 
     if len(data) > limit:
         raise UpstreamError(too_large)
     return data
+
+
+async def until(deadline_at: float, source: AsyncIterator[T]) -> AsyncIterator[T]:
+    """The items of ``source`` until the event loop's clock passes ``deadline_at``; then
+    :class:`TimeoutError`, even while ``source`` is silent (an idle timeout alone would wait)."""
+    async with aclosing(source):  # type: ignore[type-var]
+        while True:
+            async with asyncio.timeout_at(deadline_at):
+                try:
+                    item = await anext(source)
+                except StopAsyncIteration:
+                    return
+            yield item

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 
 import httpx
 
@@ -32,7 +32,7 @@ from grokgate.upstream.grokweb.request import (
     cookie_header,
 )
 from grokgate.upstream.grokweb.statsig import Signer
-from grokgate.upstream.http import read_body
+from grokgate.upstream.http import read_body, until
 
 log = get_logger("grokweb")
 
@@ -87,10 +87,11 @@ class GrokWebClient(GrokWebBase):
                 user_agent=self.user_agent,
             ),
         )
-        started = time.monotonic()
+        deadline_at = asyncio.get_running_loop().time() + self.deadline
         try:
-            response = await self.http.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout_at(deadline_at):  # the answer's first byte included
+                response = await self.http.send(request, stream=True)
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise UpstreamTimeoutError("grok.com did not answer in time") from exc
         except httpx.HTTPError as exc:
             raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
@@ -100,20 +101,22 @@ class GrokWebClient(GrokWebBase):
             yield Served(account=account.id, transport=self.transport)
             adapter = FrameAdapter(show_reasoning=show_reasoning)
             text_seen = False
-            async for frame in aiter_frames(response.aiter_bytes()):
-                for event in adapter.feed(frame):
-                    text_seen = text_seen or isinstance(event, TextDelta)
-                    yield event
-                if adapter.finished:
-                    break
-                if time.monotonic() - started > self.deadline:
-                    raise UpstreamTimeoutError(
-                        f"grok.com's answer took longer than {self.deadline:.0f} s"
-                    )
+            frames = until(deadline_at, aiter_frames(response.aiter_bytes()))
+            async with aclosing(frames):  # type: ignore[type-var]
+                async for frame in frames:
+                    for event in adapter.feed(frame):
+                        text_seen = text_seen or isinstance(event, TextDelta)
+                        yield event
+                    if adapter.finished:
+                        break
             if not adapter.finished:
                 raise UpstreamStreamError("grok.com's stream ended before the answer was complete")
             if not text_seen:
                 raise UpstreamStreamError("grok.com finished without any answer text")
+        except TimeoutError as exc:
+            raise UpstreamTimeoutError(
+                f"grok.com's answer took longer than {self.deadline:.0f} s"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc
         except httpx.HTTPError as exc:

@@ -7,9 +7,10 @@ client); every call names the account (API key) that pays for it.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutE
 from grokgate.events import Served
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
-from grokgate.upstream.http import read_body, read_capped
+from grokgate.upstream.http import read_body, read_capped, until
 from grokgate.upstream.xai.errors import classify_xai
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a non-streamed answer (images as base64 included)
@@ -67,10 +68,17 @@ class XaiClient:
             "POST", self.base_url + path, content=content, headers=headers
         )
 
-    async def _send(self, request: httpx.Request) -> httpx.Response:
+    def _deadline_at(self) -> float:
+        return asyncio.get_running_loop().time() + self.deadline
+
+    def _too_long(self) -> UpstreamTimeoutError:
+        return UpstreamTimeoutError(f"the xAI API's answer took longer than {self.deadline:.0f} s")
+
+    async def _send(self, request: httpx.Request, deadline_at: float) -> httpx.Response:
         try:
-            response = await self.http.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout_at(deadline_at):  # the answer's first byte included
+                response = await self.http.send(request, stream=True)
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise UpstreamTimeoutError("the xAI API did not answer in time") from exc
         except httpx.HTTPError as exc:
             raise UpstreamError(f"could not reach the xAI API ({type(exc).__name__})") from exc
@@ -92,11 +100,15 @@ class XaiClient:
         extra: Mapping[str, str] | None = None,
     ) -> tuple[bytes, str]:
         """POST a non-streamed request; the answer's bytes and content type, unchanged."""
-        response = await self._send(self._request(account, path, body, extra or {}))
+        deadline_at = self._deadline_at()
+        response = await self._send(self._request(account, path, body, extra or {}), deadline_at)
         try:
-            data = await read_body(
-                response, MAX_BODY_BYTES, too_large="the xAI API's answer is too large"
-            )
+            async with asyncio.timeout_at(deadline_at):
+                data = await read_body(
+                    response, MAX_BODY_BYTES, too_large="the xAI API's answer is too large"
+                )
+        except TimeoutError as exc:
+            raise self._too_long() from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(_SILENT) from exc
         except httpx.HTTPError as exc:
@@ -115,17 +127,17 @@ class XaiClient:
     ) -> AsyncIterator[Served | XaiEvent]:
         """POST a streamed request: :class:`Served` once the xAI API answered 200, then every
         server-sent event as it arrives. Raises :class:`UpstreamError` for every failure."""
-        started = time.monotonic()
-        response = await self._send(self._request(account, path, body, extra or {}))
+        deadline_at = self._deadline_at()
+        response = await self._send(self._request(account, path, body, extra or {}), deadline_at)
         try:
             yield Served(account=account.id, transport=self.transport)
-            async for sse in EventSource(response).aiter_sse():
-                name = sse.event if sse.event and sse.event != "message" else None
-                yield XaiEvent(sse.data, name)
-                if time.monotonic() - started > self.deadline:
-                    raise UpstreamTimeoutError(
-                        f"the xAI API's answer took longer than {self.deadline:.0f} s"
-                    )
+            events = until(deadline_at, EventSource(response).aiter_sse())
+            async with aclosing(events):  # type: ignore[type-var]
+                async for sse in events:
+                    name = sse.event if sse.event and sse.event != "message" else None
+                    yield XaiEvent(sse.data, name)
+        except TimeoutError as exc:
+            raise self._too_long() from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError(_SILENT) from exc
         except (httpx.HTTPError, SSEError) as exc:
