@@ -1,4 +1,9 @@
-"""Upstream faults injected by the simulator: retries, pool state, and what the client sees."""
+"""Upstream faults injected by the simulator: retries, pool state, and what the client sees.
+
+Each fault on one account and on every account, streamed or not, is in the fault matrix
+(:mod:`tests.api.test_fault_matrix`, :mod:`tests.api.test_fault_matrix_stream`); here are the
+cases around it: a spent pool refusing without calling grok.com, tiers, statsig, cookies,
+secrets, and windows coming back."""
 
 from __future__ import annotations
 
@@ -32,43 +37,6 @@ def two_supers(make_gateway: GatewayFactory):  # type: ignore[no-untyped-def]
     return make_gateway(sso_tokens=",".join(f"super:{t}" for t in SUPER))
 
 
-@pytest.mark.parametrize(
-    ("fault", "status", "punished", "spent_for"),
-    [
-        ("429", Status.ACTIVE, True, 120),  # the mode's window is spent until Retry-After
-        ("401", Status.EXPIRED, True, None),
-        ("403_blocked", Status.DISABLED, True, None),
-        ("403_cf", Status.ACTIVE, False, None),  # not the account's fault
-        ("403_antibot", Status.ACTIVE, False, None),
-        ("503", Status.ACTIVE, True, None),
-        ("inband_response_error", Status.ACTIVE, True, None),
-        ("inband_error", Status.ACTIVE, True, 900),  # in-band rate limit: the pool cooldown
-    ],
-)
-async def test_fault_on_first_account_is_served_by_second(
-    two_supers, sim: Sim, fault: str, status: Status, punished: bool, spent_for: int | None
-) -> None:
-    bad, good = first_pick(), other_pick()
-    sim.state.inject(bad, fault, retry_after=120)
-    started = time.time()
-    out = client(two_supers.url).chat.completions.create(model=MODEL, messages=MSG)
-    assert out.choices[0].message.content and out.choices[0].message.content.startswith("Echo:")
-    assert [r.token for r in sim.state.chat_requests()] == [bad, good]
-    accounts = await two_supers.accounts()
-    failed = accounts[account_id_for(bad)]
-    assert failed.status is status
-    assert failed.inflight == 0 and accounts[account_id_for(good)].inflight == 0
-    assert (failed.health < 1.0) is punished
-    assert bool(failed.last_error) is punished
-    auto = failed.quotas["auto"]
-    if spent_for is None:
-        assert auto.remaining > 0
-    else:  # only that mode: the account still serves fast and expert
-        assert auto.remaining == 0
-        assert started + spent_for - 5 <= auto.reset_at <= time.time() + spent_for
-        assert failed.window_for("fast", time.time()) == "fast"
-
-
 async def test_expired_account_is_never_picked_again(two_supers, sim: Sim) -> None:
     bad = first_pick()
     sim.state.inject(bad, "401")
@@ -95,17 +63,6 @@ def test_all_accounts_rate_limited_is_429_with_retry_after(two_supers, sim: Sim)
     assert again.value.status_code == 429
     assert 60 <= int(again.value.response.headers["retry-after"]) <= 90
     assert len(sim.state.chat_requests()) == before
-
-
-def test_all_accounts_failing_is_502(two_supers, sim: Sim) -> None:
-    for token in SUPER:
-        sim.state.inject(token, "401", times=-1)
-    with pytest.raises(openai.InternalServerError) as info:
-        client(two_supers.url).chat.completions.create(model=MODEL, messages=MSG)
-    assert info.value.status_code == 502
-    with pytest.raises(openai.InternalServerError) as after:
-        client(two_supers.url).chat.completions.create(model=MODEL, messages=MSG)
-    assert after.value.status_code == 503  # every account is expired now
 
 
 def test_basic_account_never_serves_a_super_model(make_gateway: GatewayFactory, sim: Sim) -> None:
