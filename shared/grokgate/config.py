@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     # --- images and files sent by clients ---
     max_attachment_bytes: int = Field(10 * 1024 * 1024, gt=0)  # per image or file
     max_request_attachment_bytes: int = Field(25 * 1024 * 1024, gt=0)  # all of one request's
+    # a whole request body: 25 MiB of attachments as base64 (33.4 MiB) plus a long conversation
+    max_body_bytes: int = Field(48 * 1024 * 1024, gt=0)
     fetch_timeout: float = Field(15.0, gt=0)  # fetching one http(s) image/file URL
     fetch_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)  # host:port
 

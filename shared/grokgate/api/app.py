@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -20,6 +20,8 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import grokgate
+from grokgate.api.json_text import valid_json_text
+from grokgate.api.limits import BodySizeLimit
 from grokgate.api.openai.errors import error_response
 from grokgate.api.runtime import Runtime
 from grokgate.config import Settings, get_settings
@@ -100,11 +102,16 @@ def render_error(request: Request, error: GrokGateError) -> JSONResponse:
     return error_response(error)
 
 
+_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
 def _validation_error(exc: RequestValidationError) -> GrokGateError:
     errors = exc.errors()
     first = errors[0] if errors else {}
     kind = first.get("type", "")
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    loc = [str(p) for p in first.get("loc", ())]
+    if loc and loc[0] in _SOURCES:  # ("query", "order") names the parameter "order"
+        loc = loc[1:]
     if kind == "json_invalid":
         return InvalidRequestError(
             "We could not parse the JSON body of your request: it is not valid JSON.",
@@ -134,6 +141,9 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         elif exc.status_code == 404:
             error = NotFoundError(f"Unknown path {request.url.path}", code="unknown_url")
+        elif exc.status_code < 500:  # FastAPI's own 400 (a body it could not parse) and others
+            error = InvalidRequestError(str(exc.detail))
+            error.status = exc.status_code
         else:
             error = GrokGateError(str(exc.detail))
             error.status = exc.status_code
@@ -176,6 +186,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = state
+    # added before CORS, so CORS wraps it: a 413 carries the CORS headers too
+    app.add_middleware(BodySizeLimit, max_bytes=chosen.max_body_bytes, render=render_error)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=chosen.cors_origins,
@@ -195,5 +207,5 @@ def create_app(
         for router in routers(surface, chosen):
             if router not in included:  # images and videos share the media router
                 included.append(router)
-                app.include_router(router)
+                app.include_router(router, dependencies=[Depends(valid_json_text)])
     return app

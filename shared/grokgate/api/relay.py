@@ -42,7 +42,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     """The request body as a JSON object (FastAPI has validated it already)."""
     try:
         body = await request.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise InvalidRequestError("the body is not valid JSON", code="invalid_json") from exc
     if not isinstance(body, dict):
         raise InvalidRequestError("the body must be a JSON object", code="invalid_json")

@@ -84,7 +84,7 @@ async def _parse(request: Request) -> tuple[VideoCreateRequest, Attachment | Non
     else:
         try:
             raw = await request.json()
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise InvalidRequestError(
                 "We could not parse the JSON body of your request.", code="invalid_json"
             ) from exc

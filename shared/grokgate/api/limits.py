@@ -1,0 +1,86 @@
+"""The request body size limit: one pure-ASGI middleware, so it sees every route's body.
+
+A request whose ``Content-Length`` is over the limit is refused at once, before any of the body
+is read. A body without one (chunked) is counted as it is received: the read that goes over
+raises :class:`~grokgate.errors.RequestTooLargeError` and whatever the app answers to that
+failed read (FastAPI turns a failed read into a 400) is replaced by the 413. Nothing is
+buffered here; the app reads the body as it always does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from grokgate.errors import GrokGateError, RequestTooLargeError
+
+Renderer = Callable[[Request, GrokGateError], Response]
+
+
+def too_large(max_bytes: int) -> RequestTooLargeError:
+    return RequestTooLargeError(f"The request body is too large: the maximum is {max_bytes} bytes.")
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length`` (None when absent or not a number: the server decides)."""
+    value = Headers(scope=scope).get("content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413 that ``render`` formats for the path."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, render: Renderer) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = declared_length(scope)
+        if length is not None and length > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        over = started = False
+
+        async def counted() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    over = True
+                    raise too_large(self.max_bytes)
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to the failed read: the 413 replaces it
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = self.render(Request(scope), too_large(self.max_bytes))
+        await response(scope, receive, send)
