@@ -12,6 +12,7 @@ from typing import TypeVar
 import httpx
 
 from grokgate.errors import UpstreamError
+from grokgate.upstream import h2cancel
 
 T = TypeVar("T")
 
@@ -25,7 +26,9 @@ def new_http_client(
 
     Its cookie jar refuses every cookie: each account's cookies are sent explicitly per request,
     and a ``Set-Cookie`` from one account's answer must never ride along on another's request.
+    Abandoned HTTP/2 streams are reset upstream (:mod:`.h2cancel`).
     """
+    h2cancel.install()
     client = httpx.AsyncClient(
         http2=True,
         timeout=httpx.Timeout(connect=connect_timeout, read=idle_timeout, write=30.0, pool=30.0),

@@ -304,11 +304,6 @@ async def test_a_client_that_leaves_mid_stream_frees_the_lease(
     assert ask(gw, stream=False) == ANSWER  # the relay is still well
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="httpcore 1.0 closes an unfinished HTTP/2 response without RST_STREAM "
-    "(encode/httpcore#943): xAI goes on with an answer nobody reads",
-)
 async def test_a_client_that_leaves_mid_stream_cancels_the_upstream_request(
     make_gateway: GatewayFactory, xai: Xai
 ) -> None:
