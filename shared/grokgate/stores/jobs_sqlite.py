@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from grokgate.errors import ConflictError, StoreUnavailableError
+from grokgate.shield import shielded
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, apply_changes, job_doc
 from grokgate.stores.sqlite_open import open_sqlite
 
@@ -78,7 +79,13 @@ class SqliteJobStore(JobStore):
 
     async def _transaction(self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
         """Run ``body`` inside BEGIN IMMEDIATE on this connection; commit, or roll back if it
-        raises."""
+        raises. A cancelled caller stops waiting but the transaction still ends (else the
+        connection would keep SQLite's write lock for good), as in :mod:`.sqlite`."""
+        return await shielded(self._locked_transaction(body))
+
+    async def _locked_transaction(
+        self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]
+    ) -> _T:
         db = await self._conn()
         async with self._write_lock:
             await db.execute("BEGIN IMMEDIATE")

@@ -115,7 +115,7 @@ class GrokWebClient(GrokWebBase):
                 raise UpstreamStreamError("grok.com finished without any answer text")
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
-                f"grok.com's answer took longer than {self.deadline:.0f} s"
+                f"grok.com's answer took longer than {self.deadline:g} s"
             ) from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc

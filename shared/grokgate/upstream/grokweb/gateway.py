@@ -305,7 +305,7 @@ class GrokGatewayClient(GrokWebBase):
                         "grok.com's gateway did not set up the chat session in time"
                     ) from exc
                 raise UpstreamTimeoutError(
-                    f"grok.com's answer took longer than {self.deadline:.0f} s"
+                    f"grok.com's answer took longer than {self.deadline:g} s"
                 ) from exc
             except ConnectionClosed as exc:
                 stage = "the chat session was set up" if setting_up else "the answer was complete"

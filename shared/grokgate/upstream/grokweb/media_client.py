@@ -215,7 +215,7 @@ class GrokMediaClient(GrokWebBase):
                     return
                 if time.monotonic() - started > self.deadline:
                     raise UpstreamTimeoutError(
-                        f"grok.com's video took longer than {self.deadline:.0f} s"
+                        f"grok.com's video took longer than {self.deadline:g} s"
                     )
             raise UpstreamStreamError("grok.com's video stream ended without the video")
         except httpx.TimeoutException as exc:
@@ -317,7 +317,7 @@ class GrokMediaClient(GrokWebBase):
                     await response.aclose()
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
-                f"grok.com's answer took longer than {self.deadline:.0f} s"
+                f"grok.com's answer took longer than {self.deadline:g} s"
             ) from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc

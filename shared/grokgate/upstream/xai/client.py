@@ -72,7 +72,7 @@ class XaiClient:
         return asyncio.get_running_loop().time() + self.deadline
 
     def _too_long(self) -> UpstreamTimeoutError:
-        return UpstreamTimeoutError(f"the xAI API's answer took longer than {self.deadline:.0f} s")
+        return UpstreamTimeoutError(f"the xAI API's answer took longer than {self.deadline:g} s")
 
     async def _send(self, request: httpx.Request, deadline_at: float) -> httpx.Response:
         try:
