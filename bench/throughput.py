@@ -26,8 +26,10 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import httpx
 from procs import (  # bench/ is on sys.path: the script's own directory
     BENCH_API_KEY,
     BENCH_XAI_KEY,
@@ -50,7 +52,7 @@ def cpu_seconds(server: Server) -> float:
 
 
 async def run(
-    call: object, streams: int, concurrency: int, words: int
+    call: Caller, streams: int, concurrency: int, words: int
 ) -> tuple[float, int, list[Timing]]:
     prompt = " ".join(f"w{i}" for i in range(words))
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -63,7 +65,7 @@ async def run(
         async def worker() -> None:
             while not queue.empty():
                 queue.get_nowait()
-                timings.append(await call(client, prompt))  # type: ignore[operator]
+                timings.append(await call(client, prompt))
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -71,35 +73,30 @@ async def run(
     return wall, sum(t.chunks for t in timings), timings
 
 
-def callers(path: str, xai: Server, sim: Server, gateway: Server) -> tuple[object, object]:
+Caller = Callable[[httpx.AsyncClient, str], Awaitable[Timing]]
+
+
+def streamed_chat(base: str, key: str, model: str) -> Caller:
+    """A caller that streams an OpenAI chat completion of ``prompt`` from ``base``."""
+
+    async def call(client: httpx.AsyncClient, prompt: str) -> Timing:
+        messages = [{"role": "user", "content": prompt}]
+        body = {"model": model, "stream": True, "messages": messages}
+        return await openai_chat(client, f"{base}/v1/chat/completions", key, body)
+
+    return call
+
+
+def callers(path: str, xai: Server, sim: Server, gateway: Server) -> tuple[Caller, Caller]:
     """(direct, through grokgate) stream callers for one upstream path."""
     if path == "xai":
+        direct = streamed_chat(xai.url, BENCH_XAI_KEY, "grok-4")
+        return direct, streamed_chat(gateway.url, BENCH_API_KEY, "grok-4")
 
-        def via(base: str, key: str) -> object:
-            async def call(client, prompt):  # type: ignore[no-untyped-def]
-                body = {
-                    "model": "grok-4",
-                    "stream": True,
-                    "messages": [{"role": "user", "content": prompt}],
-                }
-                return await openai_chat(client, f"{base}/v1/chat/completions", key, body)
-
-            return call
-
-        return via(xai.url, BENCH_XAI_KEY), via(gateway.url, BENCH_API_KEY)
-
-    async def direct(client, prompt):  # type: ignore[no-untyped-def]
+    async def web(client: httpx.AsyncClient, prompt: str) -> Timing:
         return await grok_web_chat(client, sim.url, prompt, "fast")
 
-    async def through(client, prompt):  # type: ignore[no-untyped-def]
-        body = {
-            "model": "grok-4.20-fast",
-            "stream": True,
-            "messages": [{"role": "user", "content": prompt}],
-        }
-        return await openai_chat(client, f"{gateway.url}/v1/chat/completions", BENCH_API_KEY, body)
-
-    return direct, through
+    return web, streamed_chat(gateway.url, BENCH_API_KEY, "grok-4.20-fast")
 
 
 async def main(args: argparse.Namespace) -> None:
