@@ -223,8 +223,10 @@ async def main(args: argparse.Namespace) -> None:
             "grokgate": openai_target(grokgate.url, BENCH_API_KEY, WEB_MODEL),
         }
         results = await run_rounds(web, args.requests, args.warmup, stream=True)
-        texts = {t.text for timings in results.values() for t in timings}
-        print(f"\n(web answers: {sorted(texts)[:2]})")
+        print("\nweb answers (the simulator hashes the message as sent; grokgate formats it):")
+        for name in ORDER:
+            if name in results:
+                print(f"- {name}: {sorted({t.text for t in results[name]})}")
         report("grok.com web path (simulator), streamed", results, True)
 
 
