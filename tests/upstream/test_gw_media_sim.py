@@ -3,6 +3,7 @@ quota and the media faults of the wire contract."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
-from grokgate.errors import ContentModeratedError, UpstreamError, Verdict
+from grokgate.errors import ContentModeratedError, UpstreamError, UpstreamTimeoutError, Verdict
 from grokgate.simulator.app import create_app
 from grokgate.simulator.media_bytes import image_bytes, video_bytes
 from grokgate.simulator.server import ServerThread
@@ -214,6 +215,19 @@ async def test_video_faults(media: tuple[SimState, GrokMediaClient]) -> None:
     state.media.inject(TOKEN, "video_moderated")
     with pytest.raises(ContentModeratedError):
         await collect(client, VideoParams("p"))
+
+
+async def test_a_silent_video_stream_ends_at_the_deadline(
+    media: tuple[SimState, GrokMediaClient],
+) -> None:
+    """The deadline holds while grok.com is silent, not only when a frame arrives."""
+    state, client = media
+    state.media.video_step_delay = 5.0  # 5 s between progress frames
+    client.deadline = 0.3
+    started = time.monotonic()
+    with pytest.raises(UpstreamTimeoutError, match=r"took longer than 0\.3 s"):
+        await collect(client, VideoParams("p"))
+    assert time.monotonic() - started < 2.0
 
 
 async def test_download_needs_the_owners_cookies(media: tuple[SimState, GrokMediaClient]) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -64,7 +64,7 @@ from grokgate.upstream.grokweb.upload import (
     UploadedFile,
     upload_file_meta,
 )
-from grokgate.upstream.http import read_body
+from grokgate.upstream.http import read_body, until
 
 _JSON_BODY_LIMIT = 256 * 1024
 JSON_CALL_TIMEOUT = 30.0  # media/post/create, quota_info
@@ -204,20 +204,25 @@ class GrokMediaClient(GrokWebBase):
             raw = await self._json_call(cookie, POST_CREATE_PATH, post_create_body(media_url))
             post_id = parse_post_id(raw)
             body = image_video_body(params, post_id=post_id, media_url=media_url)
-        started = time.monotonic()
-        response = await self._open(cookie, CHAT_PATH, body, IMAGINE_REFERER)
+        deadline_at = asyncio.get_running_loop().time() + self.deadline
+        too_long = f"grok.com's video took longer than {self.deadline:g} s"
+        try:  # the answer's first byte included
+            async with asyncio.timeout_at(deadline_at):
+                response = await self._open(cookie, CHAT_PATH, body, IMAGINE_REFERER)
+        except TimeoutError as exc:
+            raise UpstreamTimeoutError(too_long) from exc
         try:
             parser = VideoParser(self.hosts)
-            async for frame in aiter_frames(response.aiter_bytes()):
-                for item in parser.feed(frame):
-                    yield item
-                if parser.done:
-                    return
-                if time.monotonic() - started > self.deadline:
-                    raise UpstreamTimeoutError(
-                        f"grok.com's video took longer than {self.deadline:g} s"
-                    )
+            frames = until(deadline_at, aiter_frames(response.aiter_bytes()))
+            async with aclosing(frames):  # type: ignore[type-var]
+                async for frame in frames:
+                    for item in parser.feed(frame):
+                        yield item
+                    if parser.done:
+                        return
             raise UpstreamStreamError("grok.com's video stream ended without the video")
+        except TimeoutError as exc:  # silent or slow: the deadline holds either way
+            raise UpstreamTimeoutError(too_long) from exc
         except httpx.TimeoutException as exc:
             raise UpstreamTimeoutError("grok.com went silent in the middle of the video") from exc
         except httpx.HTTPError as exc:
