@@ -220,7 +220,8 @@ async def openai_chat(
 async def grok_web_chat(client: httpx.AsyncClient, base: str, message: str, mode: str) -> Timing:
     """One grok.com ``conversations/new`` NDJSON answer straight from the simulator, with the
     same headers, cookies and in-process x-statsig-id grokgate sends (signing included)."""
-    from grokgate.config import DEFAULT_USER_AGENT, DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+    from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+    from grokgate.upstream.browser.profiles import resolve
     from grokgate.upstream.grokweb.request import (
         CHAT_PATH,
         api_headers,
@@ -234,7 +235,7 @@ async def grok_web_chat(client: httpx.AsyncClient, base: str, message: str, mode
     headers = api_headers(
         cookie=cookie_header(next(_direct_turn)),
         statsig=await signer.sign("POST", CHAT_PATH),
-        user_agent=DEFAULT_USER_AGENT,
+        fingerprint=resolve(None, None),
     )
     first = 0.0
     parts: list[str] = []

@@ -10,6 +10,7 @@ import pytest
 from grokgate.api.app import create_app
 from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settings
 from grokgate.simulator.app import create_app as create_simulator
+from grokgate.simulator.edge import EdgeThread
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import SimState
 from tests.support import ACCOUNTS, API_KEY, AtomicMotoServer, Gateway, GatewayFactory, Sim
@@ -41,6 +42,36 @@ def sim(sim_server: Sim) -> Iterator[Sim]:
     sim_server.state.reset()
     yield sim_server
     sim_server.state.reset()
+
+
+@pytest.fixture(scope="session")
+def edge_server(sim_server: Sim) -> Iterator[EdgeThread]:
+    """The simulator behind a Cloudflare-like edge over HTTPS: a connection that is not
+    Chrome's gets the block page, a request without a clearance for its address the challenge."""
+    with EdgeThread(sim_server.url, mode="cloudflare") as edge:
+        yield edge
+
+
+@pytest.fixture
+def grok_front() -> str:
+    """How the gateways a test starts reach the simulator: ``plain`` HTTP, or ``cloudflare``
+    (HTTPS through :func:`edge_server`, with a clearance for 127.0.0.1 and grokgate's UA).
+    Suites that must pass both ways override it with ``params=["plain", "cloudflare"]``."""
+    return "plain"
+
+
+def front_settings(request: pytest.FixtureRequest, front: str) -> dict[str, object]:
+    """The settings that point a gateway at the simulator through ``front``."""
+    if front == "plain":
+        return {}
+    edge: EdgeThread = request.getfixturevalue("edge_server")
+    clearance = edge.mint_clearance("127.0.0.1", Settings(_env_file=None).fingerprint.user_agent)
+    return {
+        "grok_base_url": edge.url,
+        "grok_assets_url": f"{edge.url}/assets",
+        "grok_ca_file": edge.ca_file,
+        "cf_cookies": f"cf_clearance={clearance}",
+    }
 
 
 @pytest.fixture
@@ -80,12 +111,17 @@ def chat_transport() -> str:
 
 
 @pytest.fixture
-def make_gateway(sim: Sim, tmp_path: Path, chat_transport: str) -> Iterator[GatewayFactory]:
+def make_gateway(
+    sim: Sim, tmp_path: Path, chat_transport: str, grok_front: str, request: pytest.FixtureRequest
+) -> Iterator[GatewayFactory]:
     """Start a gateway (fresh pool in its own data dir) in front of the simulator."""
     servers: list[ServerThread] = []
+    front = front_settings(request, grok_front)
 
     def start(**overrides: object) -> Gateway:
         overrides.setdefault("web_chat_transport", chat_transport)
+        for key, value in front.items():
+            overrides.setdefault(key, value)
         settings = gateway_settings(sim.url, tmp_path / f"gw{len(servers)}", **overrides)
         server = ServerThread(create_app(settings=settings))
         servers.append(server)

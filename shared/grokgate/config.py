@@ -10,13 +10,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from grokgate.upstream.browser.profiles import Fingerprint
+from grokgate.upstream.browser.profiles import resolve as resolve_fingerprint
 
 # Statsig constants that only the bundled simulator accepts (demo mode and tests).
 DEMO_STATSIG_HEADER_HEX = "00212b15713631b56202bc2d1ecc5e4172482506bcc04defe71e038b74f0f5d41edabb20b87e8df44a636757a2adda85b2"  # noqa: E501
@@ -31,10 +34,6 @@ DEFAULT_XAI_MODELS = (
     "grok-4.20-0309-reasoning",
     "grok-4.20-0309-non-reasoning",
     "grok-4.20-multi-agent-0309",
-)
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/136.0.0.0 Safari/537.36"
 )
 
 
@@ -78,9 +77,25 @@ class Settings(BaseSettings):
     sso_tokens: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     default_tier: Literal["basic", "super", "heavy"] = "basic"
     max_inflight: int = Field(8, ge=1)
-    cf_cookies: SecretStr | None = None
+    cf_cookies: SecretStr | None = None  # the clearance of the single egress (cookie string)
     grok_base_url: str = "https://grok.com"
-    user_agent: str = DEFAULT_USER_AGENT
+    # who grokgate is to grok.com: a curl_cffi Chrome profile and/or a Chrome User-Agent of the
+    # same version (grokgate.upstream.browser.profiles; the newest profile when both are unset)
+    impersonate: str | None = None
+    user_agent: str | None = None
+    grok_ca_file: str | None = None  # a CA bundle for grok.com calls (tests, a private mirror)
+    # egress proxies (http://, https://, socks5://, socks5h://; credentials allowed): every
+    # grok.com account is pinned to one, so its traffic always leaves from the same address
+    proxies: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    proxy_rest_seconds: float = Field(30.0, gt=0)  # a failed proxy is not used for this long
+    proxy_dead_after: int = Field(3, ge=1)  # failures in a row that declare a proxy dead
+    proxy_dead_seconds: float = Field(600.0, gt=0)  # a dead proxy is tried again after this
+    # per-egress clearances: JSON {"<proxy host:port or direct>": {"cookies": "cf_clearance=…",
+    # "user_agent": "Mozilla/5.0 … Chrome/146…"}}; the store keeps what FlareSolverr earns
+    clearances: SecretStr | None = None
+    flaresolverr_url: str | None = None  # solve Cloudflare challenges per egress (its v1 API)
+    flaresolverr_timeout: float = Field(60.0, gt=0)
+    clearance_retry_seconds: float = Field(300.0, ge=0)  # no new solve for an egress within this
     web_chat_transport: Literal["auto", "ws", "rest"] = "auto"  # auto: WS, REST if refused
     ws_heartbeat_seconds: float = Field(25.0, gt=0)  # pings on the WS chat gateway
 
@@ -158,6 +173,7 @@ class Settings(BaseSettings):
         "sso_tokens",
         "fetch_allow_hosts",
         "media_public_hosts",
+        "proxies",
         "xai_api_keys",
         "xai_models",
         "xai_image_models",
@@ -179,6 +195,16 @@ class Settings(BaseSettings):
         if len(raw) != 49:
             raise ValueError(f"statsig_header_hex must be 49 bytes, got {len(raw)}")
         return value.lower()
+
+    @model_validator(mode="after")
+    def _fingerprint(self) -> Settings:
+        self.fingerprint  # noqa: B018 - a mismatch is a start-up error naming both settings
+        return self
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        """The Chrome profile and User-Agent grok.com calls use (ValueError if they clash)."""
+        return resolve_fingerprint(self.impersonate, self.user_agent)
 
     @property
     def cf_cookie_value(self) -> str | None:

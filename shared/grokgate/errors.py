@@ -157,6 +157,7 @@ class Verdict(StrEnum):
     UNAVAILABLE = "unavailable"  # upstream outage or unusable answer: try elsewhere
     MODE_UNAVAILABLE = "mode_unavailable"  # the account's tier cannot use the mode
     REJECTED = "rejected"  # grok.com refused what the client sent (e.g. a file): not the account
+    EGRESS = "egress"  # the account's proxy failed (refused, 407, tunnel, timeout): not the account
 
 
 class UpstreamError(GrokGateError):
@@ -233,6 +234,32 @@ class ContentModeratedError(UpstreamRejectedError):
     """grok.com's moderation withheld every result (image slots, a video)."""
 
     code = "content_policy_violation"
+
+
+class TransportError(UpstreamError):
+    """grok.com could not be reached, or the connection broke: no answer of grok.com's (the
+    browser transport maps its library's errors here, at its boundary)."""
+
+    code = "upstream_unreachable"
+
+
+class TransportTimeoutError(TransportError, UpstreamTimeoutError):
+    """The connection or a read took longer than the transport's limit."""
+
+    code = "upstream_timeout"
+
+
+class EgressError(TransportError):
+    """The account's egress proxy failed: refused, 407, a tunnel error or a timeout at the
+    proxy. ``egress`` names the proxy by host and port only (never its credentials). The
+    account is not to blame: the request may be retried on another account."""
+
+    code = "upstream_egress_failed"
+    verdict = Verdict.EGRESS
+
+    def __init__(self, message: str, *, egress: str, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.egress = egress
 
 
 class UpstreamStreamError(UpstreamError):

@@ -37,6 +37,8 @@ _PATTERNS = (
     re.compile(r"(?i)(x-api-key[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
     re.compile(r"()\beyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+){0,2}"),
     re.compile(r"(\bxai-)[A-Za-z0-9_-]{12,}"),  # xAI API keys
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^@\s/]+(?=@)"),  # URL credentials
+    re.compile(r"(?i)(cf_clearance=)[^;\s\"']+"),
 )
 
 
@@ -70,6 +72,14 @@ def mask(secret: str) -> str:
 def register_secret(secret: str) -> None:
     """Make sure ``secret`` never appears in a log line."""
     _registry.add(secret)
+
+
+def register_cookies(cookies: str) -> None:
+    """Make sure neither a cookie string nor any of its values appears in a log line."""
+    register_secret(cookies)
+    for part in cookies.split(";"):
+        register_secret(part.strip())
+        register_secret(part.partition("=")[2].strip())
 
 
 def redact(text: str) -> str:

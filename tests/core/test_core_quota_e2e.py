@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grokgate.config import DEFAULT_USER_AGENT, DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+import httpx
+
+from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.core.accounts.quota import QuotaSync
 from grokgate.stores.records import COMPUTER_USE, QuotaSource, Status, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
 from grokgate.upstream.grokweb.client import GrokWebClient
 from grokgate.upstream.grokweb.statsig import InProcessSigner
-from grokgate.upstream.http import new_http_client
 from tests.support import ACCOUNTS, Sim
+from tests.upstream.browser_support import web_over
 
 # --- end to end: GrokWebClient against the simulator --------------------------------------
 
 
 async def test_end_to_end_against_the_simulator(sim: Sim, tmp_path: Path) -> None:
     tokens = {tier: token for tier, token in reversed(ACCOUNTS)}
-    http = new_http_client(connect_timeout=5.0, idle_timeout=30.0)
+    http = httpx.AsyncClient(timeout=30.0)
     signer = InProcessSigner(bytes.fromhex(DEMO_STATSIG_HEADER_HEX), DEMO_STATSIG_SUFFIX)
-    client = GrokWebClient(
-        base_url=sim.url, http=http, signer=signer, user_agent=DEFAULT_USER_AGENT
-    )
+    client = GrokWebClient(web_over(http, sim.url), signer=signer)
     store = SqliteAccountStore(tmp_path / "e2e.db")
     quota = QuotaSync(store, client)
     try:

@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.media_client import GrokMediaClient
-from tests.upstream.test_gw_client import UA, Chunks, FakeSigner
+from tests.upstream.browser_support import web_over
+from tests.upstream.test_gw_client import Chunks, FakeSigner
 
 BASE = "https://grok.test"
 ASSETS = "https://cdn.test/assets"
@@ -69,13 +70,8 @@ def uploads() -> Handler:
 
 
 def client(upstream: Upstream, signer: FakeSigner | None = None, **kw: Any) -> GrokMediaClient:
-    media = GrokMediaClient(
-        base_url=BASE,
-        http=httpx.AsyncClient(transport=httpx.MockTransport(upstream)),
-        signer=signer or FakeSigner(),
-        user_agent=UA,
-        assets_url=ASSETS,
-        **kw,
-    )
+    cf = kw.pop("cf_cookies", None)
+    web = web_over(httpx.AsyncClient(transport=httpx.MockTransport(upstream)), BASE, cf_cookies=cf)
+    media = GrokMediaClient(web, signer=signer or FakeSigner(), assets_url=ASSETS, **kw)
     media.download_retry_delays = (0.0, 0.0)
     return media

@@ -10,16 +10,19 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutError, Verdict
+from grokgate.errors import (
+    TransportError,
+    UpstreamError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+    Verdict,
+)
 from grokgate.events import Finish, ReasoningDelta, Served, TextDelta
 from grokgate.stores.records import Account
 from grokgate.upstream.grokweb.client import GrokWebClient
 from grokgate.upstream.grokweb.request import CHAT_PATH
+from tests.upstream.browser_support import UA, web_over
 
-UA = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/136.0.0.0 Safari/537.36"
-)
 BASE = "https://grok.test"
 ACCOUNT = Account(id="acct_x", token=SecretStr("tok"))
 ANTI_BOT = '{"error":{"message":"Request rejected by anti-bot rules.","code":7,"details":[]}}'
@@ -89,9 +92,7 @@ class Upstream:
 
 def _client(upstream: Upstream, signer: FakeSigner | None = None, **kw: Any) -> GrokWebClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
-    return GrokWebClient(
-        base_url=BASE + "/", http=http, signer=signer or FakeSigner(), user_agent=UA, **kw
-    )
+    return GrokWebClient(web_over(http, BASE + "/", **kw), signer=signer or FakeSigner())
 
 
 def _ok(body: bytes | list[bytes], error: Exception | None = None) -> Upstream:
@@ -252,7 +253,8 @@ async def test_connect_error_is_an_upstream_error() -> None:
 
     events, err = await _collect_until_error(_client(Upstream(refuse)))
     assert events == []
-    assert type(err) is UpstreamError
+    assert type(err) is TransportError  # an UpstreamError: another account may be tried
+    assert err.verdict is Verdict.UNAVAILABLE and err.retryable
     assert "tok" not in err.message
 
 

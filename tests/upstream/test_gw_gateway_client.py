@@ -22,6 +22,8 @@ from grokgate.errors import (
 from grokgate.events import Finish, ReasoningDelta, Served, TextDelta
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.gateway import new_chat_x_grok
+from grokgate.upstream.grokweb.web import GrokWeb
+from tests.upstream.browser_support import UA, live_web, web_over
 from tests.upstream.gateway_client_support import (
     ACCOUNT,
     BLOCKED,
@@ -43,13 +45,12 @@ from tests.upstream.gateway_client_support import (
     text,
     uploads,
 )
-from tests.upstream.test_gw_client import UA
 
 
 @pytest.fixture
 async def gateway() -> AsyncIterator[Factory]:
     servers: list[tuple[Any, FakeGateway]] = []
-    clients: list[httpx.AsyncClient] = []
+    webs: list[GrokWeb] = []
 
     async def start(**kw: Any) -> tuple[FakeGateway, GrokGatewayClient]:
         names = ("deadline", "heartbeat_seconds", "connect_timeout", "user_ids")
@@ -58,17 +59,19 @@ async def gateway() -> AsyncIterator[Factory]:
         server = await serve(fake.handler, "127.0.0.1", 0, process_request=fake.process_request)
         servers.append((server, fake))
         port = server.sockets[0].getsockname()[1]
-        http = httpx.AsyncClient(transport=httpx.MockTransport(uploads))
-        clients.append(http)
-        client = GrokGatewayClient(
-            base_url=f"http://127.0.0.1:{port}/",
-            http=http,
-            user_agent=UA,
-            user_ids=options.get("user_ids", FakeUserIds()),
+        web = web_over(
+            httpx.AsyncClient(transport=httpx.MockTransport(uploads)),
+            f"http://127.0.0.1:{port}/",
             cf_cookies="cf_clearance=cf1",
+            sockets=True,
             deadline=options.get("deadline", 10.0),
-            heartbeat_seconds=options.get("heartbeat_seconds", 25.0),
             connect_timeout=options.get("connect_timeout", 5.0),
+        )
+        webs.append(web)
+        client = GrokGatewayClient(
+            web,
+            user_ids=options.get("user_ids", FakeUserIds()),
+            heartbeat_seconds=options.get("heartbeat_seconds", 25.0),
         )
         return fake, client
 
@@ -79,8 +82,8 @@ async def gateway() -> AsyncIterator[Factory]:
         await server.wait_closed()
         for task in fake.tasks:
             task.cancel()
-    for http in clients:
-        await http.aclose()
+    for web in webs:
+        await web.browser.aclose()
 
 
 # --- a normal answer --------------------------------------------------------------------------
@@ -288,10 +291,8 @@ async def test_handshake_refusals(
 
 
 async def test_connection_refused() -> None:
-    async with httpx.AsyncClient() as http:
-        client = GrokGatewayClient(
-            base_url="http://127.0.0.1:1", http=http, user_agent=UA, user_ids=FakeUserIds()
-        )
+    async with live_web("http://127.0.0.1:1") as web:
+        client = GrokGatewayClient(web, user_ids=FakeUserIds())
         with pytest.raises(UpstreamHandshakeError, match="could not open") as info:
             await collect(client)
     assert info.value.verdict is Verdict.UNAVAILABLE
@@ -316,14 +317,8 @@ async def test_open_timeout() -> None:
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with httpx.AsyncClient() as http:
-            client = GrokGatewayClient(
-                base_url=f"http://127.0.0.1:{port}",
-                http=http,
-                user_agent=UA,
-                user_ids=FakeUserIds(),
-                connect_timeout=0.3,
-            )
+        async with live_web(f"http://127.0.0.1:{port}", connect_timeout=0.3) as web:
+            client = GrokGatewayClient(web, user_ids=FakeUserIds())
             with pytest.raises(UpstreamHandshakeError, match="did not open") as info:
                 await collect(client)
         assert info.value.verdict is Verdict.UNAVAILABLE

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from websockets.asyncio.server import ServerConnection, serve
@@ -25,7 +24,9 @@ from grokgate.errors import (
 )
 from grokgate.stores.records import Account
 from grokgate.upstream.grokweb.media_client import GrokMediaClient
-from tests.upstream.test_gw_client import UA, FakeSigner
+from grokgate.upstream.grokweb.web import GrokWeb
+from tests.upstream.browser_support import UA, curl_web, live_web
+from tests.upstream.test_gw_client import FakeSigner
 
 TOKEN = "sso-imagine-test-eyJhbGciOiJIUzI1NiJ9"
 ACCOUNT = Account(id="acct_img", token=SecretStr(TOKEN))
@@ -120,7 +121,7 @@ Factory = Callable[..., Awaitable[tuple[FakeImagine, GrokMediaClient]]]
 @pytest.fixture
 async def imagine_server() -> AsyncIterator[Factory]:
     servers: list[tuple[Any, FakeImagine]] = []
-    clients: list[httpx.AsyncClient] = []
+    webs: list[GrokWeb] = []
 
     async def start(**kw: Any) -> tuple[FakeImagine, GrokMediaClient]:
         deadline = kw.pop("deadline", 10.0)
@@ -128,18 +129,14 @@ async def imagine_server() -> AsyncIterator[Factory]:
         server = await serve(fake.handler, "127.0.0.1", 0, process_request=fake.process_request)
         servers.append((server, fake))
         port = server.sockets[0].getsockname()[1]
-        http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500)))
-        clients.append(http)
-        client = GrokMediaClient(
-            base_url=f"http://127.0.0.1:{port}/",
-            http=http,
-            signer=FakeSigner(),
-            user_agent=UA,
+        web = curl_web(
+            f"http://127.0.0.1:{port}/",
             cf_cookies="cf_clearance=cf1",
-            assets_url="http://127.0.0.1:1/assets",
             deadline=deadline,
-            ws_open_timeout=5.0,
+            connect_timeout=5.0,
         )
+        webs.append(web)
+        client = GrokMediaClient(web, signer=FakeSigner(), assets_url="http://127.0.0.1:1/assets")
         client.round_grace = 0.1
         return fake, client
 
@@ -148,8 +145,8 @@ async def imagine_server() -> AsyncIterator[Factory]:
         fake.release.set()
         server.close()
         await server.wait_closed()
-    for http in clients:
-        await http.aclose()
+    for web in webs:
+        await web.browser.aclose()
 
 
 async def test_two_rounds_for_three_images(imagine_server: Factory) -> None:
@@ -266,9 +263,7 @@ async def test_closed_socket(imagine_server: Factory) -> None:
 
 
 async def test_nobody_listening() -> None:
-    async with httpx.AsyncClient() as http:
-        client = GrokMediaClient(
-            base_url="http://127.0.0.1:1", http=http, signer=FakeSigner(), user_agent=UA
-        )
+    async with live_web("http://127.0.0.1:1") as web:
+        client = GrokMediaClient(web, signer=FakeSigner())
         with pytest.raises(UpstreamError, match="could not open"):
             await client.imagine(ACCOUNT, "p", n=1, aspect_ratio="1:1", pro=False)

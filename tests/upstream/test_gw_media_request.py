@@ -20,12 +20,12 @@ from grokgate.upstream.grokweb.media_request import (
     video_length,
 )
 from grokgate.upstream.grokweb.media_types import VideoParams
+from tests.upstream.browser_support import FINGERPRINT
 
 HOSTS = AssetHosts("http://sim.test/assets")
 JPEG = b"\xff\xd8\xff\xe0 final jpeg"
 PREVIEW = b"\xff\xd8 preview"
 UID = "u-1"
-
 
 # --- quota -----------------------------------------------------------------------------------
 
@@ -96,17 +96,18 @@ def test_default_asset_host_is_grok() -> None:
 
 
 def test_download_headers() -> None:
-    headers = download_headers("video", user_agent="UA Chrome/136", cookie="sso=a; sso-rw=a")
-    assert headers["Cookie"] == "sso=a; sso-rw=a"
-    assert headers["Accept"].startswith("video/mp4")
-    assert headers["Sec-Fetch-Dest"] == "document"
-    assert headers["Sec-Fetch-Mode"] == "navigate"
-    assert headers["Upgrade-Insecure-Requests"] == "1"
-    lowered = {k.lower() for k in headers}
-    assert not lowered & {"origin", "content-type", "x-statsig-id", "x-xai-request-id"}
-    public = download_headers("image", user_agent="UA", cookie=None)
-    assert "Cookie" not in public
-    assert public["Accept"].startswith("image/")
+    headers = download_headers("video", fingerprint=FINGERPRINT, cookie="sso=a; sso-rw=a")
+    assert headers["cookie"] == "sso=a; sso-rw=a"
+    assert headers["accept"].startswith("video/mp4")
+    assert headers["sec-fetch-dest"] == "document"
+    assert headers["sec-fetch-mode"] == "navigate"
+    assert headers["upgrade-insecure-requests"] == "1"
+    assert headers["user-agent"] == FINGERPRINT.user_agent
+    assert headers["sec-ch-ua"] == FINGERPRINT.hints()["sec-ch-ua"]
+    assert not set(headers) & {"origin", "content-type", "x-statsig-id", "x-xai-request-id"}
+    public = download_headers("image", fingerprint=FINGERPRINT, cookie=None)
+    assert "cookie" not in public
+    assert public["accept"].startswith("image/")
 
 
 def test_ws_url() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -23,8 +23,8 @@ from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.media_client import GrokMediaClient
 from grokgate.upstream.grokweb.media_types import GeneratedVideo, VideoParams, VideoProgress
 from grokgate.upstream.grokweb.statsig import InProcessSigner
+from tests.upstream.browser_support import live_web
 
-UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/136.0.0.0 Safari/537.36"
 TOKEN = "sso-media-sim-eyJhbGciOiJIUzI1NiJ9"
 OTHER = "sso-media-sim-other-eyJhbGciOiJIUzI1NiJ9"
 PNG = Attachment("ref.png", "image/png", tiny_png())
@@ -46,15 +46,8 @@ async def media(
     state, url = simulator
     state.reset()
     signer = InProcessSigner(bytes.fromhex(DEMO_STATSIG_HEADER_HEX), DEMO_STATSIG_SUFFIX)
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        client = GrokMediaClient(
-            base_url=url,
-            http=http,
-            signer=signer,
-            user_agent=UA,
-            assets_url=url + "/assets",
-            deadline=30.0,
-        )
+    async with live_web(url, deadline=30.0) as web:
+        client = GrokMediaClient(web, signer=signer, assets_url=url + "/assets")
         client.download_retry_delays = (0.0, 0.0)
         client.round_grace = 0.3  # the simulator sends a round's slots one after the other
         yield state, client
@@ -223,7 +216,7 @@ async def test_a_silent_video_stream_ends_at_the_deadline(
     """The deadline holds while grok.com is silent, not only when a frame arrives."""
     state, client = media
     state.media.video_step_delay = 5.0  # 5 s between progress frames
-    client.deadline = 0.3
+    client.web = replace(client.web, deadline=0.3)
     started = time.monotonic()
     with pytest.raises(UpstreamTimeoutError, match=r"took longer than 0\.3 s"):
         await collect(client, VideoParams("p"))

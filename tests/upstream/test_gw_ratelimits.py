@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 import grokgate.upstream.grokweb.client as client_module
-from grokgate.config import DEFAULT_USER_AGENT, DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.errors import UpstreamError, UpstreamTimeoutError, Verdict
 from grokgate.simulator.state import RATE_LIMITS_PATH as SIM_RATE_LIMITS_PATH
 from grokgate.stores.records import COMPUTER_USE, Account, account_id_for
@@ -25,8 +25,8 @@ from grokgate.upstream.grokweb.ratelimits import (
 )
 from grokgate.upstream.grokweb.request import RATE_LIMITS_PATH
 from grokgate.upstream.grokweb.statsig import InProcessSigner
-from grokgate.upstream.http import new_http_client
 from tests.support import ACCOUNTS, Sim
+from tests.upstream.browser_support import UA, web_over
 
 TOKENS = {tier: token for tier, token in reversed(ACCOUNTS)}  # the first account of each tier
 UNKNOWN = "sso-not-an-account-eyJhbGciOiJIUzI1NiJ9"
@@ -51,12 +51,12 @@ class CountingSigner(InProcessSigner):
 
 
 def web_client(base_url: str, http: httpx.AsyncClient, signer: InProcessSigner) -> GrokWebClient:
-    return GrokWebClient(base_url=base_url, http=http, signer=signer, user_agent=DEFAULT_USER_AGENT)
+    return GrokWebClient(web_over(http, base_url), signer=signer)
 
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    client = new_http_client(connect_timeout=5.0, idle_timeout=30.0)
+    client = httpx.AsyncClient(timeout=30.0)
     yield client
     await client.aclose()
 
@@ -111,7 +111,7 @@ async def test_request_is_signed_for_its_path(
     assert request.statsig_ok, request.statsig_reason
     assert request.body == {"modelName": "heavy"}
     assert request.cookies["sso"] == token and request.cookies["sso-rw"] == token
-    assert request.headers["user-agent"] == DEFAULT_USER_AGENT
+    assert request.headers["user-agent"] == UA
     assert request.headers["content-type"] == "application/json"
 
 

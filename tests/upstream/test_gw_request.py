@@ -6,35 +6,17 @@ import uuid
 
 import pytest
 
+from grokgate.upstream.browser.profiles import PROFILES, Fingerprint
 from grokgate.upstream.grokweb.request import (
     CHAT_PATH,
     ORIGIN,
     api_headers,
     chat_body,
     cookie_header,
+    navigate_headers,
+    socket_headers,
 )
-
-CHROME_MAC = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/136.0.0.0 Safari/537.36"
-)
-CHROME_WIN = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/146.0.0.0 Safari/537.36"
-)
-CHROME_LINUX = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36"
-)
-CHROME_ANDROID = (
-    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/136.0.0.0 Mobile Safari/537.36"
-)
-FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
-SAFARI = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/17.5 Safari/605.1.15"
-)
+from tests.upstream.browser_support import FINGERPRINT
 
 # §3.1, in the order built (customPersonality only with a custom instruction: not sent)
 BODY_KEYS = [
@@ -185,33 +167,56 @@ def test_cookie_header_with_cloudflare_cookies() -> None:
 # --- headers ---------------------------------------------------------------------------------
 
 
-def _headers(ua: str = CHROME_MAC, **kw: str) -> dict[str, str]:
-    return api_headers(cookie="sso=T; sso-rw=T", statsig="SIG", user_agent=ua, **kw)
+def _headers(fingerprint: Fingerprint = FINGERPRINT, **kw: str) -> dict[str, str]:
+    return api_headers(cookie="sso=T; sso-rw=T", statsig="SIG", fingerprint=fingerprint, **kw)
 
 
 def test_api_headers_have_every_section_2_2_header() -> None:
     h = _headers()
     expected = {
-        "Accept": "*/*",
-        "Accept-Encoding": "gzip, deflate, br, zstd",
-        "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
-        "Baggage": "sentry-environment=production,"
+        "accept": "*/*",
+        "accept-encoding": "gzip, deflate, br, zstd",
+        "accept-language": "zh-CN,zh;q=0.9,en;q=0.8",
+        "baggage": "sentry-environment=production,"
         "sentry-release=d6add6fb0460641fd482d767a335ef72b9b6abb8,"
         "sentry-public_key=b311e0f2690c81f25e2c4cf6d4f7ce1c",
-        "Content-Type": "application/json",
-        "Origin": "https://grok.com",
-        "Priority": "u=1, i",
-        "Referer": "https://grok.com/",
-        "Sec-Fetch-Dest": "empty",
-        "Sec-Fetch-Mode": "cors",
-        "Sec-Fetch-Site": "same-origin",
-        "User-Agent": CHROME_MAC,
+        "content-type": "application/json",
+        "origin": "https://grok.com",
+        "priority": "u=1, i",
+        "referer": "https://grok.com/",
+        "sec-fetch-dest": "empty",
+        "sec-fetch-mode": "cors",
+        "sec-fetch-site": "same-origin",
+        "user-agent": FINGERPRINT.user_agent,
         "x-statsig-id": "SIG",
-        "Cookie": "sso=T; sso-rw=T",
+        "cookie": "sso=T; sso-rw=T",
     }
     for name, value in expected.items():
         assert h[name] == value, name
-    assert "sentry-trace" not in {k.lower() for k in h}
+    assert "sentry-trace" not in h
+
+
+def test_api_headers_come_in_chromes_fetch_order() -> None:
+    assert list(_headers()) == [
+        "sec-ch-ua-platform",
+        "user-agent",
+        "sec-ch-ua",
+        "content-type",
+        "sec-ch-ua-mobile",
+        "baggage",
+        "x-statsig-id",
+        "x-xai-request-id",
+        "accept",
+        "origin",
+        "sec-fetch-site",
+        "sec-fetch-mode",
+        "sec-fetch-dest",
+        "referer",
+        "accept-encoding",
+        "accept-language",
+        "cookie",
+        "priority",
+    ]
 
 
 def test_request_id_is_a_fresh_v4_uuid_per_call() -> None:
@@ -224,34 +229,29 @@ def test_request_id_is_a_fresh_v4_uuid_per_call() -> None:
 
 
 def test_referer_can_be_changed() -> None:
-    assert _headers(referer="https://grok.com/imagine")["Referer"] == "https://grok.com/imagine"
+    assert _headers(referer="https://grok.com/imagine")["referer"] == "https://grok.com/imagine"
 
 
-@pytest.mark.parametrize(
-    ("ua", "major", "platform"),
-    [
-        (CHROME_MAC, "136", '"macOS"'),
-        (CHROME_WIN, "146", '"Windows"'),
-        (CHROME_LINUX, "120", '"Linux"'),
-    ],
-)
-def test_chromium_client_hints_are_derived_from_the_ua(ua: str, major: str, platform: str) -> None:
-    h = _headers(ua)
-    assert f'"Chromium";v="{major}"' in h["Sec-Ch-Ua"]
-    assert f'"Google Chrome";v="{major}"' in h["Sec-Ch-Ua"]
-    assert h["Sec-Ch-Ua-Mobile"] == "?0"
-    assert h["Sec-Ch-Ua-Platform"] == platform
+def test_without_statsig_the_page_headers_are_left_out() -> None:
+    h = api_headers(cookie="c", statsig="", fingerprint=FINGERPRINT, content_type=None)
+    assert not {"baggage", "x-statsig-id", "x-xai-request-id", "content-type"} & set(h)
 
 
-def test_mobile_chromium_ua_gives_mobile_client_hints() -> None:
-    h = _headers(CHROME_ANDROID)
-    assert '"Chromium";v="136"' in h["Sec-Ch-Ua"]
-    assert h["Sec-Ch-Ua-Mobile"] == "?1"
-    assert h["Sec-Ch-Ua-Platform"] == '"Android"'
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_client_hints_name_the_user_agents_chrome(profile: str) -> None:
+    fingerprint = Fingerprint(profile, PROFILES[profile])
+    h = _headers(fingerprint)
+    major = str(fingerprint.major)
+    assert f'"Chromium";v="{major}"' in h["sec-ch-ua"]
+    assert f'"Google Chrome";v="{major}"' in h["sec-ch-ua"]
+    assert h["sec-ch-ua-mobile"] == "?0"
+    assert h["sec-ch-ua-platform"] == ('"Windows"' if "Windows" in h["user-agent"] else '"macOS"')
 
 
-@pytest.mark.parametrize("ua", [FIREFOX, SAFARI, "curl/8.0"])
-def test_no_client_hints_for_a_non_chromium_ua(ua: str) -> None:
-    h = _headers(ua)
-    assert not [k for k in h if k.lower().startswith("sec-ch-ua")]
-    assert h["User-Agent"] == ua
+def test_navigation_and_socket_headers_carry_the_same_chrome() -> None:
+    nav = navigate_headers(accept="image/*", fingerprint=FINGERPRINT, cookie=None)
+    assert nav["user-agent"] == FINGERPRINT.user_agent
+    assert nav["sec-ch-ua"] == FINGERPRINT.hints()["sec-ch-ua"]
+    assert "cookie" not in nav and "origin" not in nav
+    ws = socket_headers(cookie="sso=T", fingerprint=FINGERPRINT)
+    assert ws["user-agent"] == FINGERPRINT.user_agent and ws["origin"] == "https://grok.com"

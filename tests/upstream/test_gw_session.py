@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from grokgate.errors import UpstreamError, UpstreamTimeoutError, Verdict
 from grokgate.stores.records import Account
 from grokgate.upstream.grokweb.session import SESSION_BODY_LIMIT, SESSION_PATH, fetch_user_id
-from tests.upstream.test_gw_client import UA
+from tests.upstream.browser_support import UA, web_over
 
 TOKEN = "sso-session-test-eyJhbGciOiJIUzI1NiJ9"
 ACCOUNT = Account(id="acct_s", token=SecretStr(TOKEN))
@@ -30,8 +30,9 @@ async def fetch(
         seen.append(request)
         return handler(request)
 
+    cf = kw.pop("cf_cookies", None)
     async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as http:
-        uid = await fetch_user_id(http, BASE + "/", ACCOUNT, user_agent=UA, **kw)
+        uid = await fetch_user_id(web_over(http, BASE + "/", cf_cookies=cf), ACCOUNT, **kw)
     return uid, seen
 
 

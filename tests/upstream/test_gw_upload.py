@@ -20,9 +20,15 @@ from grokgate.stores.records import Account
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.client import GrokWebClient
 from grokgate.upstream.grokweb.statsig import InProcessSigner
-from grokgate.upstream.grokweb.upload import UPLOAD_PATH, parse_upload, upload_file, upload_headers
+from grokgate.upstream.grokweb.upload import (
+    UPLOAD_PATH,
+    multipart,
+    parse_upload,
+    upload_file,
+    upload_headers,
+)
+from tests.upstream.browser_support import FINGERPRINT, UA, live_web, web_over
 
-UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Chrome/136.0.0.0 Safari/537.36"
 TOKEN = "sso-upload-test-eyJhbGciOiJIUzI1NiJ9"
 OTHER = "sso-upload-other-eyJhbGciOiJIUzI1NiJ9"
 PNG = Attachment("cat.png", "image/png", tiny_png())
@@ -44,8 +50,8 @@ async def web(simulator: tuple[SimState, str]) -> AsyncIterator[tuple[SimState, 
     state, url = simulator
     state.reset()
     signer = InProcessSigner(bytes.fromhex(DEMO_STATSIG_HEADER_HEX), DEMO_STATSIG_SUFFIX)
-    async with httpx.AsyncClient(timeout=10.0) as http:
-        yield state, GrokWebClient(base_url=url, http=http, signer=signer, user_agent=UA)
+    async with live_web(url) as grok:
+        yield state, GrokWebClient(grok, signer=signer)
 
 
 def account(token: str = TOKEN) -> Account:
@@ -141,8 +147,9 @@ async def test_http_failures_are_classified_like_chat(
         return httpx.Response(status, text=body, headers=headers)
 
     async with mock(httpx.MockTransport(handler)) as http:
+        grok = web_over(http, "https://grok.test")
         with pytest.raises(UpstreamError) as info:
-            await upload_file(http, "https://grok.test", PNG, cookie=f"sso={TOKEN}", user_agent=UA)
+            await upload_file(grok, await grok.egress(account()), account(), PNG)
     expected = {
         "rl": Verdict.RATE_LIMITED,
         "cf": Verdict.CHALLENGED,
@@ -167,8 +174,9 @@ async def test_network_failures(error: Exception, kind: type[UpstreamError]) -> 
         raise error
 
     async with mock(httpx.MockTransport(handler)) as http:
+        grok = web_over(http, "https://grok.test")
         with pytest.raises(kind) as info:
-            await upload_file(http, "https://grok.test", PNG, cookie="sso=x", user_agent=UA)
+            await upload_file(grok, await grok.egress(account()), account(), PNG)
     assert info.value.retryable
 
 
@@ -203,9 +211,22 @@ def test_unusable_answers(raw: bytes, message: str) -> None:
     assert info.value.retryable is not rejected
 
 
-def test_upload_headers_drop_statsig_request_id_and_json_type() -> None:
-    headers = upload_headers(cookie="sso=a; sso-rw=a", user_agent=UA)
-    lowered = {k.lower() for k in headers}
-    assert not lowered & {"x-statsig-id", "x-xai-request-id", "content-type"}
-    assert headers["Cookie"] == "sso=a; sso-rw=a" and headers["User-Agent"] == UA
-    assert headers["Origin"] == "https://grok.com" and "Sec-Ch-Ua" in headers
+def test_upload_headers_drop_statsig_and_request_id() -> None:
+    form = "multipart/form-data; boundary=x"
+    headers = upload_headers(cookie="sso=a; sso-rw=a", fingerprint=FINGERPRINT, content_type=form)
+    assert not set(headers) & {"x-statsig-id", "x-xai-request-id", "baggage"}
+    assert headers["cookie"] == "sso=a; sso-rw=a" and headers["user-agent"] == UA
+    assert headers["origin"] == "https://grok.com" and "sec-ch-ua" in headers
+    assert headers["content-type"] == form
+
+
+def test_multipart_is_a_chrome_form() -> None:
+    body, content_type = multipart(
+        {"file_source": "X"}, Attachment('a"b.png', "image/png", b"\x89P")
+    )
+    boundary = content_type.split("boundary=", 1)[1]
+    assert boundary.startswith("----WebKitFormBoundary") and len(boundary) == 38
+    assert body.startswith(f"--{boundary}\r\n".encode())
+    assert b'name="file_source"\r\n\r\nX\r\n' in body
+    assert b'name="file"; filename="a%22b.png"\r\nContent-Type: image/png\r\n\r\n\x89P' in body
+    assert body.endswith(f"\r\n--{boundary}--\r\n".encode())

@@ -15,7 +15,7 @@ import httpx
 from grokgate.api.runtime_media import MediaParts
 from grokgate.config import Settings
 from grokgate.core.chat import ChatService, ChatUpstream
-from grokgate.logs import get_logger, protect_third_party, register_secret
+from grokgate.logs import get_logger, protect_third_party, register_cookies, register_secret
 from grokgate.stores.base import AccountStore
 from grokgate.stores.records import Account, AccountKind, Tier
 
@@ -31,10 +31,13 @@ if TYPE_CHECKING:
     from grokgate.core.relay import RelayService
     from grokgate.stores.jobs import JobStore
     from grokgate.stores.media import MediaStore
+    from grokgate.upstream.browser.api import Browser
+    from grokgate.upstream.egress import EgressPool
     from grokgate.upstream.fetch import SafeFetcher
     from grokgate.upstream.grokweb.client import GrokWebClient
     from grokgate.upstream.grokweb.media_client import GrokMediaClient
     from grokgate.upstream.grokweb.statsig import Signer
+    from grokgate.upstream.grokweb.web import GrokWeb
     from grokgate.upstream.xai.client import XaiClient
 
 log = get_logger("runtime")
@@ -53,6 +56,9 @@ class Runtime(MediaParts):
         self.settings = settings
         self._store = store
         self._http: httpx.AsyncClient | None = None
+        self._browser: Browser | None = None
+        self._egresses: EgressPool | None = None
+        self._web: GrokWeb | None = None
         self._chat: ChatService | None = None
         self._rest: GrokWebClient | None = None
         self._web_chat: ChatUpstream | None = None
@@ -79,7 +85,11 @@ class Runtime(MediaParts):
             register_secret(spec.get_secret_value())
             register_secret(parse_token_spec(spec.get_secret_value(), Tier.BASIC)[1])
         if settings.cf_cookies:
-            register_secret(settings.cf_cookies.get_secret_value())
+            register_cookies(settings.cf_cookies.get_secret_value())
+        if settings.clearances:
+            register_secret(settings.clearances.get_secret_value())
+        for proxy in settings.proxies:
+            register_secret(proxy.get_secret_value())
         for key in settings.xai_api_keys:
             register_secret(key.get_secret_value())
 
@@ -141,6 +151,7 @@ class Runtime(MediaParts):
                         quota=quota,
                         cooldown_seconds=s.cooldown_seconds,
                         snapshot_seconds=s.pool_snapshot_seconds,
+                        demote=self.egress_pool().resting if s.proxies else None,
                     )
         return self._pool
 
@@ -175,6 +186,10 @@ class Runtime(MediaParts):
             if client is not None:
                 await client.aclose()
         self._http = self._xai_http = None
+        if self._browser is not None:
+            await self._browser.aclose()
+            self._browser = None
+        self._web = self._egresses = None
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
@@ -212,7 +227,63 @@ class Runtime(MediaParts):
                 log.info("added xAI API key %s from GROKGATE_XAI_API_KEYS", account.id)
         return store
 
+    def egress_pool(self) -> EgressPool:
+        """Each grok.com account's egress (proxy, clearance); the store is built first."""
+        if self._egresses is None:
+            from grokgate.upstream.clearance import ClearanceBook, FlareSolverr, parse_clearances
+            from grokgate.upstream.egress import EgressPool
+
+            s = self.settings
+            assert self._store is not None, "the store is built before any grok.com client"
+            solver = None
+            if s.flaresolverr_url:
+                solver = FlareSolverr(
+                    s.flaresolverr_url, target=s.grok_base_url, timeout=s.flaresolverr_timeout
+                )
+            clearances = ClearanceBook(
+                store=self._store,
+                fingerprint=s.fingerprint,
+                single_cookies=s.cf_cookie_value,
+                configured=parse_clearances(
+                    s.clearances.get_secret_value() if s.clearances else None
+                ),
+                solver=solver,
+                retry_seconds=s.clearance_retry_seconds,
+            )
+            self._egresses = EgressPool(
+                proxies=[p.get_secret_value() for p in s.proxies],
+                store=self._store,
+                clearances=clearances,
+                rest_seconds=s.proxy_rest_seconds,
+                dead_after=s.proxy_dead_after,
+                dead_seconds=s.proxy_dead_seconds,
+            )
+        return self._egresses
+
+    def _grok_web(self) -> GrokWeb:
+        """What every grok.com client shares: the browser transport (curl_cffi, imported
+        here, on the first grok.com call) and the egresses."""
+        if self._web is None:
+            from grokgate.upstream.browser.curl import CurlBrowser
+            from grokgate.upstream.grokweb.web import GrokWeb
+
+            s = self.settings
+            self._browser = CurlBrowser(
+                connect_timeout=s.connect_timeout,
+                idle_timeout=s.idle_timeout,
+                verify=s.grok_ca_file or True,
+            )
+            self._web = GrokWeb(
+                base_url=s.grok_base_url,
+                browser=self._browser,
+                egresses=self.egress_pool(),
+                deadline=s.request_deadline,
+                connect_timeout=s.connect_timeout,
+            )
+        return self._web
+
     def _http_client(self) -> httpx.AsyncClient:
+        """httpx for what is not grok.com (an x-statsig-id token provider)."""
         if self._http is None:
             from grokgate.upstream.http import new_http_client
 
@@ -241,15 +312,7 @@ class Runtime(MediaParts):
         if self._rest is None:
             from grokgate.upstream.grokweb.client import GrokWebClient
 
-            s = self.settings
-            self._rest = GrokWebClient(
-                base_url=s.grok_base_url,
-                http=self._http_client(),
-                signer=self._statsig(),
-                user_agent=s.user_agent,
-                cf_cookies=s.cf_cookie_value,
-                deadline=s.request_deadline,
-            )
+            self._rest = GrokWebClient(self._grok_web(), signer=self._statsig())
         return self._rest
 
     def _chat_upstream(self) -> ChatUpstream:
@@ -271,25 +334,16 @@ class Runtime(MediaParts):
         from grokgate.upstream.grokweb.gateway import GrokGatewayClient
         from grokgate.upstream.grokweb.session import fetch_user_id
 
-        s = self.settings
-        http = self._http_client()
-        cf = s.cf_cookie_value
+        web = self._grok_web()
         assert self._store is not None, "the store is built before the chat service"
 
         async def lookup(account: Account) -> str:
-            return await fetch_user_id(
-                http, s.grok_base_url, account, user_agent=s.user_agent, cf_cookies=cf
-            )
+            return await fetch_user_id(web, account)
 
         return GrokGatewayClient(
-            base_url=s.grok_base_url,
-            http=http,
-            user_agent=s.user_agent,
+            web,
             user_ids=StoredUserIds(self._store, lookup),
-            cf_cookies=cf,
-            deadline=s.request_deadline,
-            heartbeat_seconds=s.ws_heartbeat_seconds,
-            connect_timeout=s.connect_timeout,
+            heartbeat_seconds=self.settings.ws_heartbeat_seconds,
         )
 
     def _xai_client(self) -> XaiClient:

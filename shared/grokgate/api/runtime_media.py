@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 from grokgate.config import Settings
 
 if TYPE_CHECKING:
-    import httpx
-
     from grokgate.core.accounts.pool import AccountPool
     from grokgate.core.media.images import ImageService
     from grokgate.core.media.runners import JobRunner
@@ -21,6 +19,7 @@ if TYPE_CHECKING:
     from grokgate.stores.media import MediaStore
     from grokgate.upstream.grokweb.media_client import GrokMediaClient
     from grokgate.upstream.grokweb.statsig import Signer
+    from grokgate.upstream.grokweb.web import GrokWeb
 
 
 class MediaParts:
@@ -37,10 +36,10 @@ class MediaParts:
     async def pool(self) -> AccountPool:
         raise NotImplementedError
 
-    def _http_client(self) -> httpx.AsyncClient:
+    def _statsig(self) -> Signer:
         raise NotImplementedError
 
-    def _statsig(self) -> Signer:
+    def _grok_web(self) -> GrokWeb:
         raise NotImplementedError
 
     def media_client(self) -> GrokMediaClient:
@@ -50,14 +49,10 @@ class MediaParts:
 
             s = self.settings
             self._media_client = GrokMediaClient(
-                base_url=s.grok_base_url,
-                http=self._http_client(),
+                self._grok_web(),
                 signer=self._statsig(),
-                user_agent=s.user_agent,
-                cf_cookies=s.cf_cookie_value,
                 assets_url=s.grok_assets_url,
                 public_hosts=tuple(s.media_public_hosts),
-                deadline=s.request_deadline,
                 max_download_bytes=s.max_media_bytes,
             )
         return self._media_client

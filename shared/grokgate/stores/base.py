@@ -17,6 +17,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -214,10 +215,26 @@ class AccountStore(ABC):
                 reclaimed += len(expired)
         return reclaimed
 
+    # --- shared values: small documents every instance reads (Cloudflare clearances) --------
+
+    async def get_value(self, key: str) -> dict[str, Any] | None:
+        """The document stored under ``key``, or None."""
+        return await self._get_value(key)
+
+    async def put_value(self, key: str, doc: dict[str, Any]) -> None:
+        """Store ``doc`` (JSON-serialisable) under ``key``, replacing what was there."""
+        await self._put_value(key, doc)
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has none."""
 
     # --- primitives each backend implements atomically -----------------------------------
+
+    @abstractmethod
+    async def _get_value(self, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    async def _put_value(self, key: str, doc: dict[str, Any]) -> None: ...
 
     @abstractmethod
     async def _insert_if_absent(self, account: Account) -> bool: ...

@@ -13,6 +13,7 @@ The boto3 client is injected (or built lazily); calls run in a worker thread.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,6 +40,7 @@ from grokgate.stores.transitions import (
 )
 
 KEY = "id"
+VALUE_PREFIX = "~value#"  # shared values live beside the accounts, under ids no account has
 _INVALID = "ValidationException"  # e.g. an update path under a quota window that is gone
 
 
@@ -81,13 +83,34 @@ class DynamoAccountStore(AccountStore):
         kwargs: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         while True:
             out = await self._calls.call("scan", **kwargs)
-            accounts.extend(from_doc(from_item(item)) for item in out.get("Items", []))
+            accounts.extend(
+                from_doc(from_item(item))
+                for item in out.get("Items", [])
+                if not item[KEY]["S"].startswith(VALUE_PREFIX)
+            )
             start = out.get("LastEvaluatedKey")
             if not start:
                 return accounts
             kwargs["ExclusiveStartKey"] = start
 
+    async def _get_value(self, key: str) -> dict[str, Any] | None:
+        out = await self._calls.call(
+            "get_item",
+            TableName=self.table,
+            Key={KEY: value(VALUE_PREFIX + key)},
+            ConsistentRead=True,
+        )
+        item = out.get("Item")
+        return json.loads(item["doc"]["S"]) if item else None
+
     # --- writes ----------------------------------------------------------------------------
+
+    async def _put_value(self, key: str, doc: dict[str, Any]) -> None:
+        await self._calls.call(
+            "put_item",
+            TableName=self.table,
+            Item={KEY: value(VALUE_PREFIX + key), "doc": {"S": json.dumps(doc)}},
+        )
 
     async def _insert_if_absent(self, account: Account) -> bool:
         try:
@@ -244,6 +267,8 @@ def _update_request(
         e.set(e.name("synced_at"), e.val(fb.synced_at))
     if fb.user_id is not None:
         e.set(e.name("user_id"), e.val(fb.user_id))
+    if fb.egress is not None:
+        e.set(e.name("egress"), e.val(fb.egress))
     _quota_ops(e, fb, base)
     if e.empty:
         return None

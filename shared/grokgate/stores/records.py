@@ -137,6 +137,7 @@ class Account(BaseModel):
     kind: AccountKind = AccountKind.GROK_WEB
     tier: Tier = Tier.BASIC
     user_id: str | None = None  # grok.com's user id (the WS gateway's ``uid``), once known
+    egress: str | None = None  # the proxy (host:port) all its grok.com traffic leaves from
     status: Status = Status.ACTIVE
     max_inflight: int = Field(8, ge=1)
     health: float = 1.0

@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -25,7 +26,10 @@ from grokgate.stores.records import Account, from_doc, to_doc
 from grokgate.stores.sqlite_open import open_sqlite
 from grokgate.stores.transitions import Feedback, apply, take_slot
 
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS pool_accounts (id TEXT PRIMARY KEY, doc TEXT NOT NULL)",)
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS pool_accounts (id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS pool_values (key TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+)
 
 
 class SqliteAccountStore(AccountStore):
@@ -68,7 +72,21 @@ class SqliteAccountStore(AccountStore):
         rows = await db.execute_fetchall("SELECT doc FROM pool_accounts")
         return [from_doc(json.loads(r["doc"])) for r in rows]
 
+    async def _get_value(self, key: str) -> dict[str, Any] | None:
+        db = await self._conn()
+        rows = await db.execute_fetchall("SELECT doc FROM pool_values WHERE key = ?", (key,))
+        return json.loads(rows[0]["doc"]) if rows else None
+
     # --- writes ----------------------------------------------------------------------------
+
+    async def _put_value(self, key: str, doc: dict[str, Any]) -> None:
+        db = await self._conn()
+        async with self._write_lock:
+            await db.execute(
+                "INSERT INTO pool_values (key, doc) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc",
+                (key, json.dumps(doc)),
+            )
 
     async def _insert_if_absent(self, account: Account) -> bool:
         db = await self._conn()

@@ -46,6 +46,7 @@ class Feedback:
     replace_quotas: bool = False  # quotas replace the whole map instead of updating modes
     synced_at: float | None = None
     user_id: str | None = None  # grok.com's user id, learnt from /api/auth/session
+    egress: str | None = None  # pin the account to this egress (a proxy's host:port)
 
     @property
     def counts_as_failure(self) -> bool:
@@ -134,6 +135,8 @@ def apply(account: Account, fb: Feedback, drop_leases: Iterable[str] = ()) -> Ac
         update["synced_at"] = fb.synced_at
     if fb.user_id is not None:
         update["user_id"] = fb.user_id
+    if fb.egress is not None:
+        update["egress"] = fb.egress
     quotas = quota_changes(account.quotas, fb)
     if quotas is not None:
         update["quotas"] = quotas

@@ -7,7 +7,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from http.cookiejar import DefaultCookiePolicy
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -41,7 +41,13 @@ def new_http_client(
     return client
 
 
-async def read_capped(response: httpx.Response, limit: int) -> bytes:
+class Streamed(Protocol):
+    """An answer whose body arrives in chunks (httpx's, or the browser transport's)."""
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+
+async def read_capped(response: Streamed, limit: int) -> bytes:
     """The body of a streamed ``response``, read until it ends or grows past ``limit`` bytes:
     a result longer than ``limit`` means the body is larger (nothing further is read)."""
     data = bytearray()
@@ -52,7 +58,7 @@ async def read_capped(response: httpx.Response, limit: int) -> bytes:
     return bytes(data)
 
 
-async def read_body(response: httpx.Response, limit: int, *, too_large: str) -> bytes:
+async def read_body(response: Streamed, limit: int, *, too_large: str) -> bytes:
     """The whole body of a streamed ``response``; one larger than ``limit`` bytes is an
     :class:`UpstreamError` saying ``too_large`` (and is not read further)."""
     data = await read_capped(response, limit)

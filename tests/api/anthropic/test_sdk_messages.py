@@ -13,6 +13,13 @@ from tests.sdk import anthropic_aclient as aclient
 from tests.sdk import anthropic_client as client
 from tests.support import API_KEY, Sim
 
+
+@pytest.fixture(params=["plain", "cloudflare"])
+def grok_front(request: pytest.FixtureRequest) -> str:
+    """Each test here also runs over HTTPS through the Cloudflare-like edge."""
+    return str(request.param)
+
+
 FAST = "grok-4.20-fast"  # fast mode: no reasoning
 THINKER = "grok-4.20-0309"  # auto mode: the simulator thinks
 THINK = {"type": "enabled", "budget_tokens": 2048}

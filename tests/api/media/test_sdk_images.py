@@ -18,6 +18,13 @@ from grokgate.stores.records import Status, account_id_for
 from tests.sdk import openai_client as client
 from tests.support import ALL_TOKENS, GatewayFactory, Sim
 
+
+@pytest.fixture(params=["plain", "cloudflare"])
+def grok_front(request: pytest.FixtureRequest) -> str:
+    """Each test here also runs over HTTPS through the Cloudflare-like edge."""
+    return str(request.param)
+
+
 SUPER = [t for t in ALL_TOKENS if "super" in t]
 
 

@@ -19,6 +19,13 @@ from grokgate.simulator.uploads import tiny_png
 from tests.sdk import openai_client as client
 from tests.support import API_KEY, GatewayFactory, Sim, free_port, wait_healthy
 
+
+@pytest.fixture(params=["plain", "cloudflare"])
+def grok_front(request: pytest.FixtureRequest) -> str:
+    """Each test here also runs over HTTPS through the Cloudflare-like edge."""
+    return str(request.param)
+
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks Sora
 
 
@@ -191,6 +198,8 @@ def test_a_job_survives_its_server_being_killed(
         "GROKGATE_API_KEYS": API_KEY,
         "GROKGATE_VIDEO_HEARTBEAT_SECONDS": "0.2",
         "GROKGATE_VIDEO_STALE_SECONDS": "1.5",
+        "GROKGATE_GROK_CA_FILE": s.grok_ca_file or "",
+        "GROKGATE_CF_COOKIES": s.cf_cookie_value or "",
     }
     sim.state.media.video_step_delay = 2.0  # ~10 s of generation
     proc, base = _serve(env)

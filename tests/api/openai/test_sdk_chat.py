@@ -14,6 +14,12 @@ from tests.sdk import openai_client as client
 from tests.support import Sim
 
 
+@pytest.fixture(params=["plain", "cloudflare"])
+def grok_front(request: pytest.FixtureRequest) -> str:
+    """Each test here also runs over HTTPS through the Cloudflare-like edge."""
+    return str(request.param)
+
+
 def echo(flattened: str, user_text: str) -> str:
     return f"Echo: {user_text} [sha:{hashlib.sha256(flattened.encode()).hexdigest()[:10]}]"
 

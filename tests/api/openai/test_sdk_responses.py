@@ -14,6 +14,13 @@ from tests.sdk import openai_aclient as aclient
 from tests.sdk import openai_client as client
 from tests.support import ALL_TOKENS, API_KEY, Sim
 
+
+@pytest.fixture(params=["plain", "cloudflare"])
+def grok_front(request: pytest.FixtureRequest) -> str:
+    """Each test here also runs over HTTPS through the Cloudflare-like edge."""
+    return str(request.param)
+
+
 REASONING = "grok-4.20-0309"  # mode auto: the simulator thinks
 FAST = "grok-4.20-0309-non-reasoning"
 

@@ -19,6 +19,7 @@ HEALTH: dict[Verdict, float] = {
     Verdict.CHALLENGED: 1.0,  # Cloudflare / anti-bot: the request, not the account
     Verdict.MODE_UNAVAILABLE: 1.0,  # our idea of its tier is wrong: a refresh fixes it
     Verdict.REJECTED: 1.0,  # the client's input was refused: the account did nothing wrong
+    Verdict.EGRESS: 1.0,  # its proxy failed: the egress is rested, the account is not punished
 }
 
 
@@ -39,7 +40,7 @@ def on_failure(
     verdict = error.verdict
     message = redact(f"{verdict.value}: {error.message}")
     refund = not accepted
-    if verdict in (Verdict.CHALLENGED, Verdict.REJECTED):
+    if verdict in (Verdict.CHALLENGED, Verdict.REJECTED, Verdict.EGRESS):
         return Feedback(refund=refund)  # not the account's fault: do not punish
     status = _DEAD.get(verdict)
     exhausted_until: float | None = None

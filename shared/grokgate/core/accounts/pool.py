@@ -43,8 +43,11 @@ class AccountPool:
         cooldown_seconds: float = 900.0,
         snapshot_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
+        demote: Callable[[Account], bool] | None = None,
     ) -> None:
+        """``demote``: accounts it says yes to are tried last (their egress proxy rests)."""
         self.store = store
+        self.demote = demote
         self.quota = quota
         self.cooldown_seconds = cooldown_seconds
         self.snapshot_seconds = snapshot_seconds
@@ -119,7 +122,10 @@ class AccountPool:
         view = await self._snapshot()
         for final_pass in (False, True):
             now = self.clock()
-            for account in rank(view.values(), spec, now, exclude, self._pending)[:MAX_TRIES]:
+            ranked = rank(view.values(), spec, now, exclude, self._pending)
+            if self.demote is not None:
+                ranked.sort(key=self.demote)  # stable: the selector's order within each group
+            for account in ranked[:MAX_TRIES]:
                 self._pending[account.id] += 1
                 try:
                     got = await self.store.acquire(account.id, spec.mode, hint=account)

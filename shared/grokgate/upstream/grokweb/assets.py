@@ -10,17 +10,19 @@ account's cookies must never reach a host grokgate does not know.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-import httpx
-
-from grokgate.errors import UpstreamError, UpstreamTimeoutError
+from grokgate.errors import TransportTimeoutError, UpstreamError, UpstreamTimeoutError
+from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress
+from grokgate.upstream.browser.profiles import Fingerprint
 from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.media_types import Downloaded
-from grokgate.upstream.grokweb.request import api_headers
+from grokgate.upstream.grokweb.request import navigate_headers
+from grokgate.upstream.grokweb.web import GrokWeb
 from grokgate.upstream.http import read_capped
 
 GROK_ASSETS = "https://assets.grok.com"
@@ -31,18 +33,6 @@ _ACCEPT = {
     "image": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
     "video": "video/mp4,video/webm,video/*;q=0.9,*/*;q=0.8",
 }
-# A navigation, not a fetch: no Origin, no JSON type, no app headers (§2.2).
-_DROPPED = frozenset(
-    {
-        "content-type",
-        "origin",
-        "referer",
-        "baggage",
-        "priority",
-        "x-statsig-id",
-        "x-xai-request-id",
-    }
-)
 
 Kind = Literal["image", "video"]
 
@@ -107,24 +97,10 @@ def _safe_path(path: str) -> bool:
     return "\\" not in path and not any(seg in (".", "..") for seg in path.split("/"))
 
 
-def download_headers(kind: Kind, *, user_agent: str, cookie: str | None) -> dict[str, str]:
-    """The browser's headers for opening a media file (§2.2): navigate-style, cookies only
-    when given (asset host)."""
-    base = api_headers(cookie=cookie or "", statsig="", user_agent=user_agent)
-    headers = {k: v for k, v in base.items() if k.lower() not in _DROPPED}
-    if cookie is None:
-        headers.pop("Cookie", None)
-    headers.update(
-        {
-            "Accept": _ACCEPT[kind],
-            "Sec-Fetch-Dest": "document",
-            "Sec-Fetch-Mode": "navigate",
-            "Sec-Fetch-Site": "none",
-            "Sec-Fetch-User": "?1",
-            "Upgrade-Insecure-Requests": "1",
-        }
-    )
-    return headers
+def download_headers(kind: Kind, *, fingerprint: Fingerprint, cookie: str | None) -> dict[str, str]:
+    """The browser's headers for opening a media file (§2.2): a navigation, not a fetch (no
+    Origin, no JSON type, no app headers), with cookies only when given (asset host)."""
+    return navigate_headers(accept=_ACCEPT[kind], fingerprint=fingerprint, cookie=cookie)
 
 
 def _mime(content_type: str) -> str:
@@ -138,11 +114,14 @@ def _too_large(max_bytes: int) -> UpstreamError:
 
 
 async def _fetch_once(
-    http: httpx.AsyncClient, url: str, headers: dict[str, str], kind: Kind, max_bytes: int
+    web: GrokWeb,
+    egress: Egress,
+    url: str,
+    headers: Callable[[Egress], dict[str, str]],
+    kind: Kind,
+    max_bytes: int,
 ) -> Downloaded:
-    request = http.build_request("GET", url, headers=headers)
-    response = await http.send(request, stream=True, follow_redirects=False)
-    try:
+    async with web.open(egress, "GET", url, headers=headers) as response:
         if response.status_code != 200:
             raise await error_of(response)
         mime = _mime(response.headers.get("content-type", ""))
@@ -157,24 +136,22 @@ async def _fetch_once(
         if len(data) > max_bytes:
             raise _too_large(max_bytes)
         return Downloaded(data, mime)
-    finally:
-        await response.aclose()
 
 
 async def download(
-    http: httpx.AsyncClient,
+    web: GrokWeb,
+    account: Account,
     url: str,
     *,
     kind: Kind,
     hosts: AssetHosts,
-    cookie: str,
-    user_agent: str,
     max_bytes: int,
     seconds: float,
     delays: Sequence[float] = DOWNLOAD_RETRY_DELAYS,
 ) -> Downloaded:
-    """Fetch ``url`` (asset host with ``cookie``, public host without; nothing else). A path or
-    an ``https://assets.grok.com/`` URL is first mapped to the asset host (:meth:`AssetHosts.map`).
+    """Fetch ``url`` through ``account``'s egress (asset host with its cookies, public host
+    without; nothing else). A path or an ``https://assets.grok.com/`` URL is first mapped to
+    the asset host (:meth:`AssetHosts.map`).
 
     Retries 403/408/425/429/5xx after each of ``delays``; the whole call is bounded by
     ``seconds``. Every failure is an :class:`UpstreamError`.
@@ -189,25 +166,28 @@ async def download(
     except UpstreamError as exc:
         raise refused from exc
     if hosts.needs_cookies(url):
-        sent_cookie: str | None = cookie
+        with_cookies = True
     elif hosts.is_public(url):
-        sent_cookie = None
+        with_cookies = False
     else:
         raise refused
-    headers = download_headers(kind, user_agent=user_agent, cookie=sent_cookie)
+
+    def headers(through: Egress) -> dict[str, str]:
+        cookie = web.cookie(account, through) if with_cookies else None
+        return download_headers(kind, fingerprint=through.fingerprint, cookie=cookie)
+
     try:
         async with asyncio.timeout(seconds):
+            egress = await web.egress(account)
             for attempt in range(len(delays) + 1):
                 try:
-                    return await _fetch_once(http, url, headers, kind, max_bytes)
+                    return await _fetch_once(web, egress, url, headers, kind, max_bytes)
                 except UpstreamError as exc:
                     status = exc.upstream_status or 0
                     retry = status in RETRY_STATUSES or status >= 500
                     if not retry or attempt == len(delays):
                         raise
                 await asyncio.sleep(delays[attempt])
-    except (TimeoutError, httpx.TimeoutException) as exc:
+    except (TimeoutError, TransportTimeoutError) as exc:
         raise UpstreamTimeoutError("grok.com's media file did not arrive in time") from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamError(f"could not download the media file ({type(exc).__name__})") from exc
     raise AssertionError("unreachable")  # pragma: no cover

@@ -1,55 +1,42 @@
-"""What every grok.com client holds: where grok.com is, the shared HTTP client, who we say we
-are, the Cloudflare cookies (a secret) and how long one call may take. Process-wide and
-read-only: no per-request state lives on a client."""
+"""What every grok.com client holds: the shared :class:`~grokgate.upstream.grokweb.web.GrokWeb`
+(where grok.com is, the browser transport, each account's egress, how long a call may take).
+Process-wide and read-only: no per-request state lives on a client."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import httpx
-
-from grokgate.logs import get_logger, register_secret
+from grokgate.logs import get_logger
 from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress
 from grokgate.upstream.files import Attachment
-from grokgate.upstream.grokweb.request import cookie_header
 from grokgate.upstream.grokweb.upload import upload_file
+from grokgate.upstream.grokweb.web import GrokWeb
 
 log = get_logger("grokweb")
 
 
 class GrokWebBase:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        http: httpx.AsyncClient,
-        user_agent: str,
-        cf_cookies: str | None = None,
-        deadline: float = 300.0,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = http
-        self.user_agent = user_agent
-        self.cf_cookies = cf_cookies
-        self.deadline = deadline
-        if cf_cookies:
-            register_secret(cf_cookies)
+    def __init__(self, web: GrokWeb) -> None:
+        self.web = web
+
+    @property
+    def base_url(self) -> str:
+        return self.web.base_url
+
+    @property
+    def deadline(self) -> float:
+        return self.web.deadline
 
     async def _prepare(
         self, account: Account, attachments: Sequence[Attachment]
-    ) -> tuple[str, list[str]]:
-        """The account's cookie header, and the ids of ``attachments`` uploaded with it (upload
-        v2), before any chat: a failed upload is still retryable on another account."""
-        token = account.token.get_secret_value()
-        register_secret(token)
-        cookie = cookie_header(token, self.cf_cookies)
+    ) -> tuple[Egress, list[str]]:
+        """The account's egress, and the ids of ``attachments`` uploaded with it (upload v2),
+        before any chat: a failed upload is still retryable on another account."""
+        egress = await self.web.egress(account)
         file_ids: list[str] = []
         for attachment in attachments:
-            file_ids.append(
-                await upload_file(
-                    self.http, self.base_url, attachment, cookie=cookie, user_agent=self.user_agent
-                )
-            )
+            file_ids.append(await upload_file(self.web, egress, account, attachment))
         if file_ids:
             log.debug("uploaded %d file(s) for account %s", len(file_ids), account.id)
-        return cookie, file_ids
+        return egress, file_ids

@@ -11,7 +11,7 @@ import email.utils
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -187,7 +187,14 @@ def refusal_error(response: _Refusal) -> UpstreamError:
     return classify_http(response.status_code, response.headers, body)
 
 
-async def error_of(response: httpx.Response, signer: Invalidates | None = None) -> UpstreamError:
+class _Answer(Protocol):
+    status_code: int
+    headers: Mapping[str, str]
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+
+async def error_of(response: _Answer, signer: Invalidates | None = None) -> UpstreamError:
     """The error a non-200 answer means (its body read up to :data:`ERROR_BODY_LIMIT`). A
     Cloudflare / anti-bot refusal also invalidates ``signer``'s cached ``x-statsig-id``."""
     raw = b""
@@ -196,7 +203,7 @@ async def error_of(response: httpx.Response, signer: Invalidates | None = None) 
             raw += chunk
             if len(raw) >= ERROR_BODY_LIMIT:
                 break
-    except httpx.HTTPError:
+    except (httpx.HTTPError, UpstreamError):
         pass
     error = classify_http(
         response.status_code, response.headers, raw.decode("utf-8", errors="replace")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing
 
-import httpx
-
-from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutError
+from grokgate.errors import (
+    TransportError,
+    TransportTimeoutError,
+    UpstreamError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+)
 from grokgate.events import Event, Served, TextDelta
-from grokgate.logs import get_logger, register_secret
+from grokgate.logs import get_logger
 from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress, Response
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.adapter import FrameAdapter
 from grokgate.upstream.grokweb.base import GrokWebBase
@@ -29,9 +35,9 @@ from grokgate.upstream.grokweb.request import (
     RATE_LIMITS_PATH,
     api_headers,
     chat_body,
-    cookie_header,
 )
 from grokgate.upstream.grokweb.statsig import Signer
+from grokgate.upstream.grokweb.web import GrokWeb
 from grokgate.upstream.http import read_body, until
 
 log = get_logger("grokweb")
@@ -42,23 +48,8 @@ class GrokWebClient(GrokWebBase):
 
     transport = "rest"
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        http: httpx.AsyncClient,
-        signer: Signer,
-        user_agent: str,
-        cf_cookies: str | None = None,
-        deadline: float = 300.0,
-    ) -> None:
-        super().__init__(
-            base_url=base_url,
-            http=http,
-            user_agent=user_agent,
-            cf_cookies=cf_cookies,
-            deadline=deadline,
-        )
+    def __init__(self, web: GrokWeb, *, signer: Signer) -> None:
+        super().__init__(web)
         self.signer = signer
 
     async def chat(
@@ -75,32 +66,37 @@ class GrokWebClient(GrokWebBase):
 
         Raises :class:`UpstreamError` (with a verdict on the account) for every failure.
         """
-        cookie, file_ids = await self._prepare(account, attachments)
+        egress, file_ids = await self._prepare(account, attachments)
         statsig = await self.signer.sign("POST", CHAT_PATH)
-        request = self.http.build_request(
-            "POST",
-            self.base_url + CHAT_PATH,
-            json=chat_body(message, mode, file_ids),
-            headers=api_headers(
-                cookie=cookie,
-                statsig=statsig,
-                user_agent=self.user_agent,
-            ),
-        )
+        body = json.dumps(chat_body(message, mode, file_ids), ensure_ascii=False).encode()
+
+        def headers(through: Egress) -> dict[str, str]:
+            cookie = self.web.cookie(account, through)
+            return api_headers(cookie=cookie, statsig=statsig, fingerprint=through.fingerprint)
+
         deadline_at = asyncio.get_running_loop().time() + self.deadline
-        try:
-            async with asyncio.timeout_at(deadline_at):  # the answer's first byte included
-                response = await self.http.send(request, stream=True)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise UpstreamTimeoutError("grok.com did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
-        try:
+        url = self.base_url + CHAT_PATH
+        async with AsyncExitStack() as stack:
+            try:
+                async with asyncio.timeout_at(deadline_at):  # the answer's first byte included
+                    response = await stack.enter_async_context(
+                        self.web.open(egress, "POST", url, headers=headers, body=body)
+                    )
+            except (TimeoutError, TransportTimeoutError) as exc:
+                raise UpstreamTimeoutError("grok.com did not answer in time") from exc
             if response.status_code != 200:
                 raise await error_of(response, self.signer)
             yield Served(account=account.id, transport=self.transport)
-            adapter = FrameAdapter(show_reasoning=show_reasoning)
-            text_seen = False
+            async for event in self._answer(response, deadline_at, show_reasoning):
+                yield event
+
+    async def _answer(
+        self, response: Response, deadline_at: float, show_reasoning: bool
+    ) -> AsyncIterator[Event]:
+        """The events of a 200 chat answer, until it is complete or the deadline passes."""
+        adapter = FrameAdapter(show_reasoning=show_reasoning)
+        text_seen = False
+        try:
             frames = until(deadline_at, aiter_frames(response.aiter_bytes()))
             async with aclosing(frames):  # type: ignore[type-var]
                 async for frame in frames:
@@ -109,20 +105,18 @@ class GrokWebClient(GrokWebBase):
                         yield event
                     if adapter.finished:
                         break
-            if not adapter.finished:
-                raise UpstreamStreamError("grok.com's stream ended before the answer was complete")
-            if not text_seen:
-                raise UpstreamStreamError("grok.com finished without any answer text")
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
                 f"grok.com's answer took longer than {self.deadline:g} s"
             ) from exc
-        except httpx.TimeoutException as exc:
+        except TransportTimeoutError as exc:
             raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
-        finally:
-            await response.aclose()
+        except TransportError as exc:
+            raise UpstreamStreamError(f"grok.com's stream broke ({exc.message})") from exc
+        if not adapter.finished:
+            raise UpstreamStreamError("grok.com's stream ended before the answer was complete")
+        if not text_seen:
+            raise UpstreamStreamError("grok.com finished without any answer text")
 
     async def rate_limits(self, account: Account, mode: str) -> RateLimits:
         """``POST /rest/rate-limits`` for one mode of ``account`` (research note §8.1).
@@ -131,24 +125,22 @@ class GrokWebClient(GrokWebBase):
         EXPIRED, ...), and with verdict UNAVAILABLE for an answer that is not the expected JSON.
         The whole call is bounded by ``RATE_LIMITS_TIMEOUT`` seconds.
         """
-        token = account.token.get_secret_value()
-        register_secret(token)
+        body = json.dumps(rate_limits_body(mode)).encode()
         try:
             async with asyncio.timeout(RATE_LIMITS_TIMEOUT):
+                egress = await self.web.egress(account)
                 statsig = await self.signer.sign("POST", RATE_LIMITS_PATH)
-                request = self.http.build_request(
-                    "POST",
-                    self.base_url + RATE_LIMITS_PATH,
-                    json=rate_limits_body(mode),
-                    headers=api_headers(
-                        cookie=cookie_header(token, self.cf_cookies),
-                        statsig=statsig,
-                        user_agent=self.user_agent,
-                    ),
-                    timeout=RATE_LIMITS_TIMEOUT,
-                )
-                response = await self.http.send(request, stream=True)
-                try:
+
+                def headers(through: Egress) -> dict[str, str]:
+                    cookie = self.web.cookie(account, through)
+                    return api_headers(
+                        cookie=cookie, statsig=statsig, fingerprint=through.fingerprint
+                    )
+
+                url = self.base_url + RATE_LIMITS_PATH
+                async with self.web.open(
+                    egress, "POST", url, headers=headers, body=body, seconds=RATE_LIMITS_TIMEOUT
+                ) as response:
                     if response.status_code != 200:
                         raise await error_of(response, self.signer)
                     raw = await read_body(
@@ -156,14 +148,10 @@ class GrokWebClient(GrokWebBase):
                         RATE_LIMITS_BODY_LIMIT,
                         too_large="grok.com's rate-limit answer is too large",
                     )
-                finally:
-                    await response.aclose()
-        except (TimeoutError, httpx.TimeoutException) as exc:
+        except (TimeoutError, TransportTimeoutError) as exc:
             raise UpstreamTimeoutError(
                 "grok.com did not answer the rate-limit query in time"
             ) from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
         try:
             return parse_rate_limits(raw)
         except ValueError as exc:

@@ -23,12 +23,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import quote
 
-import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.typing import Origin
-
 from grokgate.errors import (
+    TransportError,
+    TransportTimeoutError,
     UpstreamError,
     UpstreamHandshakeError,
     UpstreamStreamError,
@@ -38,6 +35,7 @@ from grokgate.errors import (
 from grokgate.events import Event, Served, TextDelta
 from grokgate.logs import get_logger
 from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress, HandshakeRefused, Socket, SocketClosed
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.base import GrokWebBase
 from grokgate.upstream.grokweb.classify import refusal_error
@@ -46,14 +44,12 @@ from grokgate.upstream.grokweb.gateway_adapter import (
     gateway_error,
     session_ended_error,
 )
-from grokgate.upstream.grokweb.media_request import ws_headers
-from grokgate.upstream.grokweb.request import ORIGIN
+from grokgate.upstream.grokweb.request import socket_headers
 from grokgate.upstream.grokweb.session import valid_user_id
+from grokgate.upstream.grokweb.web import GrokWeb
 
 log = get_logger("grokweb.gateway")
 MGW_PATH = "/ws/mgw/"
-WS_MAX_FRAME = 16 * 1024 * 1024
-CLOSE_TIMEOUT = 2.0
 
 
 class UserIds(Protocol):
@@ -79,10 +75,9 @@ def mgw_url(base_url: str, uid: str) -> str:
     return f"{base}{MGW_PATH}?uid={quote(uid, safe='')}"
 
 
-def gateway_headers(*, cookie: str, uid: str) -> dict[str, str]:
-    """The handshake's extra headers: the imagine socket's, with ``x-userid`` in the cookie.
-    Origin and User-Agent are passed to the WebSocket client as its own parameters."""
-    return ws_headers(cookie=f"{cookie}; x-userid={uid}")
+def gateway_headers(*, cookie: str, uid: str, egress: Egress) -> dict[str, str]:
+    """The handshake's headers: the imagine socket's, with ``x-userid`` in the cookie."""
+    return socket_headers(cookie=f"{cookie}; x-userid={uid}", fingerprint=egress.fingerprint)
 
 
 def new_chat_x_grok() -> dict[str, Any]:
@@ -159,28 +154,14 @@ class GrokGatewayClient(GrokWebBase):
 
     transport = "ws"
 
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        http: httpx.AsyncClient,
-        user_agent: str,
-        user_ids: UserIds,
-        cf_cookies: str | None = None,
-        deadline: float = 300.0,
-        heartbeat_seconds: float = 25.0,
-        connect_timeout: float = 15.0,
-    ) -> None:
-        super().__init__(
-            base_url=base_url,
-            http=http,
-            user_agent=user_agent,
-            cf_cookies=cf_cookies,
-            deadline=deadline,
-        )
+    def __init__(self, web: GrokWeb, *, user_ids: UserIds, heartbeat_seconds: float = 25.0) -> None:
+        super().__init__(web)
         self.user_ids = user_ids
         self.heartbeat_seconds = heartbeat_seconds
-        self.connect_timeout = connect_timeout
+
+    @property
+    def connect_timeout(self) -> float:
+        return self.web.connect_timeout
 
     async def chat(
         self,
@@ -198,12 +179,12 @@ class GrokGatewayClient(GrokWebBase):
         Raises :class:`UpstreamHandshakeError` when the socket cannot be opened and another
         :class:`UpstreamError` (with a verdict on the account) for every other failure.
         """
-        cookie, file_ids = await self._prepare(account, attachments)
+        egress, file_ids = await self._prepare(account, attachments)
         uid = await self.user_ids.get(account)
         if not valid_user_id(uid):
             raise UpstreamError(f"account {account.id} has a malformed grok.com user id")
         deadline_at = asyncio.get_running_loop().time() + self.deadline
-        ws = await self._open(uid, cookie)
+        ws = await self._open(account, egress, uid)
         heartbeat: asyncio.Task[None] | None = None
         try:
             session_id = await self._set_up(ws, mode, deadline_at)
@@ -230,35 +211,32 @@ class GrokGatewayClient(GrokWebBase):
 
     # --- steps ----------------------------------------------------------------------------
 
-    async def _open(self, uid: str, cookie: str) -> ClientConnection:
+    async def _open(self, account: Account, egress: Egress, uid: str) -> Socket:
         """The open socket; :class:`UpstreamHandshakeError` for every way it can fail."""
+
+        def headers(through: Egress) -> dict[str, str]:
+            cookie = self.web.cookie(account, through)
+            return gateway_headers(cookie=cookie, uid=uid, egress=through)
+
         try:
-            return await connect(
-                mgw_url(self.base_url, uid),
-                origin=Origin(ORIGIN),
-                additional_headers=gateway_headers(cookie=cookie, uid=uid),
-                user_agent_header=self.user_agent,
-                proxy=None,
-                open_timeout=self.connect_timeout,
-                close_timeout=CLOSE_TIMEOUT,
-                ping_interval=None,  # the browser sends no protocol pings; the heartbeat does
-                max_size=WS_MAX_FRAME,
-            )
-        except InvalidStatus as exc:
-            log.debug("gateway handshake refused with HTTP %d", exc.response.status_code)
-            raise UpstreamHandshakeError.from_error(refusal_error(exc.response)) from exc
-        except TimeoutError as exc:
+            return await self.web.socket(egress, mgw_url(self.base_url, uid), headers=headers)
+        except HandshakeRefused as exc:
+            log.debug("gateway handshake refused with HTTP %d", exc.status_code)
+            raise UpstreamHandshakeError.from_error(refusal_error(exc)) from exc
+        except TransportTimeoutError as exc:
             raise UpstreamHandshakeError(
                 f"grok.com's gateway did not open within {self.connect_timeout:g} s",
                 verdict=Verdict.UNAVAILABLE,
             ) from exc
-        except (WebSocketException, OSError) as exc:
+        except TransportError as exc:
+            if exc.verdict is Verdict.EGRESS:
+                raise UpstreamHandshakeError.from_error(exc) from exc
             raise UpstreamHandshakeError(
-                f"could not open grok.com's gateway socket ({type(exc).__name__})",
+                f"could not open grok.com's gateway socket ({exc.message})",
                 verdict=Verdict.UNAVAILABLE,
             ) from exc
 
-    async def _set_up(self, ws: ClientConnection, mode: str, deadline_at: float) -> str:
+    async def _set_up(self, ws: Socket, mode: str, deadline_at: float) -> str:
         """Send ``session.create`` and wait (at most ``connect_timeout``) for both
         ``session.created`` and ``conversation.attached``; returns the session id."""
         init_id = f"evt_init_{uuid.uuid4()}"
@@ -291,9 +269,7 @@ class GrokGatewayClient(GrokWebBase):
                 raise session_ended_error(event)
         return session_id
 
-    async def _recv(
-        self, ws: ClientConnection, until: float, *, setting_up: bool = False
-    ) -> dict[str, Any]:
+    async def _recv(self, ws: Socket, until: float, *, setting_up: bool = False) -> dict[str, Any]:
         """The next JSON object frame, received before the loop time ``until``."""
         while True:
             try:
@@ -307,11 +283,11 @@ class GrokGatewayClient(GrokWebBase):
                 raise UpstreamTimeoutError(
                     f"grok.com's answer took longer than {self.deadline:g} s"
                 ) from exc
-            except ConnectionClosed as exc:
+            except SocketClosed as exc:
                 stage = "the chat session was set up" if setting_up else "the answer was complete"
                 raise UpstreamStreamError(
                     f"grok.com's gateway closed the socket before {stage} "
-                    f"(stream broke, close code {_close_code(exc)})"
+                    f"(stream broke, close code {exc.close_code})"
                 ) from exc
             try:
                 frame = json.loads(message)
@@ -321,24 +297,20 @@ class GrokGatewayClient(GrokWebBase):
             if isinstance(frame, dict):
                 return frame
 
-    async def _heartbeat(self, ws: ClientConnection) -> None:
+    async def _heartbeat(self, ws: Socket) -> None:
         """A ``ping`` event every ``heartbeat_seconds`` until cancelled or the socket closed."""
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
                 await ws.send(json.dumps(ping()))
-            except ConnectionClosed:
+            except SocketClosed:
                 return
 
 
-async def _send(ws: ClientConnection, event: dict[str, Any]) -> None:
+async def _send(ws: Socket, event: dict[str, Any]) -> None:
     try:
         await ws.send(json.dumps(event, ensure_ascii=False))
-    except ConnectionClosed as exc:
+    except SocketClosed as exc:
         raise UpstreamStreamError(
-            f"grok.com's gateway closed the socket (close code {_close_code(exc)})"
+            f"grok.com's gateway closed the socket (close code {exc.close_code})"
         ) from exc
-
-
-def _close_code(exc: ConnectionClosed) -> int:
-    return exc.rcvd.code if exc.rcvd is not None else 1006  # no close frame: abnormal closure

@@ -16,31 +16,30 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.typing import Origin
 
 from grokgate.errors import (
     ContentModeratedError,
+    TransportError,
+    TransportTimeoutError,
     UpstreamError,
     UpstreamStreamError,
     UpstreamTimeoutError,
     Verdict,
 )
 from grokgate.logs import get_logger
+from grokgate.upstream.browser.api import HandshakeRefused, Socket, SocketClosed
 from grokgate.upstream.grokweb.assets import AssetHosts
 from grokgate.upstream.grokweb.classify import classify_inband, refusal_error
-from grokgate.upstream.grokweb.media_request import imagine_request, imagine_reset, ws_headers
+from grokgate.upstream.grokweb.media_request import imagine_request, imagine_reset
 from grokgate.upstream.grokweb.media_types import GeneratedImage
-from grokgate.upstream.grokweb.request import ORIGIN
 
 log = get_logger("grokweb.imagine")
 MAX_ROUNDS = 5
-WS_MAX_FRAME = 16 * 1024 * 1024  # the final blobs are full pictures
 ROUND_GRACE = 2.0  # seconds of silence that end a round with fewer slots than asked for
 _IMAGE_ID = re.compile(r"/(?:images|generated)/([A-Za-z0-9_-]+)(?:\.(?:png|jpe?g|webp)|/)")
 _RATE_CODES = ("rate", "limit", "quota", "too_many", "too many", "exhausted", "429")
@@ -323,62 +322,57 @@ async def imagine_rounds(
 
 
 async def imagine_over_ws(
-    ws_url: str,
+    open_socket: Callable[[], Awaitable[Socket]],
     *,
-    cookie: str,
-    user_agent: str,
     hosts: AssetHosts,
     prompt: str,
     n: int,
     aspect_ratio: str,
     pro: bool,
     deadline: float,
-    open_timeout: float,
     max_rounds: int = MAX_ROUNDS,
     grace: float = ROUND_GRACE,
 ) -> list[GeneratedImage]:
-    """Open the imagine socket (§5 handshake headers minus ``x-userid``) and run the rounds,
-    all within ``deadline`` seconds. What was collected before the deadline or a closed socket
-    is returned; every failure is an :class:`UpstreamError`."""
+    """Open the imagine socket (``open_socket``: the §5 handshake minus ``x-userid``) and run
+    the rounds, all within ``deadline`` seconds. What was collected before the deadline or a
+    closed socket is returned; every failure is an :class:`UpstreamError`."""
     outcome = ImagineOutcome()
     try:
-        async with (
-            asyncio.timeout(deadline),
-            connect(
-                ws_url,
-                origin=Origin(ORIGIN),
-                additional_headers=ws_headers(cookie=cookie),
-                user_agent_header=user_agent,
-                open_timeout=open_timeout,
-                close_timeout=2.0,
-                max_size=WS_MAX_FRAME,
-            ) as ws,
-        ):
-            await imagine_rounds(
-                ws,
-                prompt,
-                n=n,
-                aspect_ratio=aspect_ratio,
-                pro=pro,
-                hosts=hosts,
-                outcome=outcome,
-                max_rounds=max_rounds,
-                grace=grace,
-            )
-    except InvalidStatus as exc:
-        raise refusal_error(exc.response) from exc
+        async with asyncio.timeout(deadline):
+            try:
+                ws = await open_socket()
+            except HandshakeRefused as exc:
+                raise refusal_error(exc) from exc
+            except TransportTimeoutError as exc:
+                raise UpstreamTimeoutError("grok.com's imagine socket did not open") from exc
+            except TransportError as exc:
+                if exc.verdict is Verdict.EGRESS:
+                    raise
+                raise UpstreamError(
+                    f"could not open grok.com's imagine socket ({exc.message})"
+                ) from exc
+            try:
+                await imagine_rounds(
+                    ws,
+                    prompt,
+                    n=n,
+                    aspect_ratio=aspect_ratio,
+                    pro=pro,
+                    hosts=hosts,
+                    outcome=outcome,
+                    max_rounds=max_rounds,
+                    grace=grace,
+                )
+            finally:
+                await ws.close()
     except TimeoutError as exc:
         if not outcome.images:
             raise UpstreamTimeoutError("grok.com's imagine socket took too long") from exc
         log.info("imagine deadline hit: returning %d picture(s)", len(outcome.images))
-    except ConnectionClosed as exc:
+    except SocketClosed as exc:
         if not outcome.images:
             raise UpstreamStreamError("grok.com closed the imagine socket early") from exc
         log.info("imagine socket closed: returning %d picture(s)", len(outcome.images))
-    except (InvalidHandshake, InvalidURI, OSError) as exc:
-        raise UpstreamError(
-            f"could not open grok.com's imagine socket ({type(exc).__name__})"
-        ) from exc
     if outcome.images:
         return outcome.images
     if outcome.moderated:

@@ -9,21 +9,23 @@ Every failure is an :class:`~grokgate.errors.UpstreamError` with a verdict on th
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from collections.abc import AsyncIterator, Sequence
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from typing import Any, Literal, Protocol
-
-import httpx
 
 from grokgate.errors import (
     ContentModeratedError,
+    TransportError,
+    TransportTimeoutError,
     UpstreamError,
     UpstreamStreamError,
     UpstreamTimeoutError,
+    Verdict,
 )
-from grokgate.logs import register_secret
 from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress, Response, Socket
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb import assets
 from grokgate.upstream.grokweb.assets import GROK_ASSETS, PUBLIC_HOSTS, AssetHosts
@@ -57,13 +59,14 @@ from grokgate.upstream.grokweb.media_types import (
     VideoProgress,
 )
 from grokgate.upstream.grokweb.ndjson import aiter_frames
-from grokgate.upstream.grokweb.request import CHAT_PATH, ORIGIN, api_headers, cookie_header
+from grokgate.upstream.grokweb.request import CHAT_PATH, ORIGIN, api_headers, socket_headers
 from grokgate.upstream.grokweb.statsig import Signer
 from grokgate.upstream.grokweb.upload import (
     IMAGINE_SELF_UPLOAD_FILE_SOURCE,
     UploadedFile,
     upload_file_meta,
 )
+from grokgate.upstream.grokweb.web import GrokWeb
 from grokgate.upstream.http import read_body, until
 
 _JSON_BODY_LIMIT = 256 * 1024
@@ -83,29 +86,17 @@ class GrokMediaClient(GrokWebBase):
 
     def __init__(
         self,
+        web: GrokWeb,
         *,
-        base_url: str,
-        http: httpx.AsyncClient,
         signer: Signer,
-        user_agent: str,
-        cf_cookies: str | None = None,
         assets_url: str = GROK_ASSETS,
         public_hosts: Sequence[str] = PUBLIC_HOSTS,
-        deadline: float = 300.0,
         max_download_bytes: int = 64 * 1024 * 1024,
-        ws_open_timeout: float = 15.0,
     ) -> None:
-        super().__init__(
-            base_url=base_url,
-            http=http,
-            user_agent=user_agent,
-            cf_cookies=cf_cookies,
-            deadline=deadline,
-        )
+        super().__init__(web)
         self.signer = signer
         self.hosts = AssetHosts(assets_url, tuple(public_hosts))
         self.max_download_bytes = max_download_bytes
-        self.ws_open_timeout = ws_open_timeout
         self.ws_url = imagine_ws_url(self.base_url)
         self.max_rounds = MAX_ROUNDS
         self.round_grace = ROUND_GRACE
@@ -123,17 +114,23 @@ class GrokMediaClient(GrokWebBase):
         """Up to ``n`` pictures over the imagine socket (rounds until enough, §6.1)."""
         if n < 1:
             return []
+        egress = await self.web.egress(account)
+
+        def headers(through: Egress) -> dict[str, str]:
+            cookie = self.web.cookie(account, through)
+            return socket_headers(cookie=cookie, fingerprint=through.fingerprint)
+
+        async def open_socket() -> Socket:
+            return await self.web.socket(egress, self.ws_url, headers=headers)
+
         return await imagine_over_ws(
-            self.ws_url,
-            cookie=self._cookie(account),
-            user_agent=self.user_agent,
+            open_socket,
             hosts=self.hosts,
             prompt=prompt,
             n=n,
             aspect_ratio=aspect_ratio,
             pro=pro,
             deadline=self.deadline,
-            open_timeout=self.ws_open_timeout,
             max_rounds=self.max_rounds,
             grace=self.round_grace,
         )
@@ -144,11 +141,11 @@ class GrokMediaClient(GrokWebBase):
         """Pictures through a ``Drawing: ...`` chat (§6.2), ``ceil(n/2)`` chats in parallel."""
         if n < 1:
             return []
-        cookie = self._cookie(account)
+        egress = await self.web.egress(account)
 
         async def once() -> list[GeneratedImage]:
             parser = LiteImageParser(self.hosts)
-            await self._stream_call(cookie, lite_body(prompt), ORIGIN + "/", parser)
+            await self._stream_call(account, egress, lite_body(prompt), ORIGIN + "/", parser)
             return parser.result()
 
         outcomes = await asyncio.gather(
@@ -179,11 +176,11 @@ class GrokMediaClient(GrokWebBase):
         aspect_ratio: str | None,
     ) -> list[GeneratedImage]:
         """Edit (GO3 flow, §6.3): upload every input, then one ``imageToImage`` chat."""
-        cookie = self._cookie(account)
-        file_ids = [(await self._upload(cookie, image)).file_id for image in images]
+        egress = await self.web.egress(account)
+        file_ids = [(await self._upload(account, egress, image)).file_id for image in images]
         parser = EditParser(self.hosts)
         body = edit_body(prompt, file_ids, aspect_ratio)
-        await self._stream_call(cookie, body, IMAGINE_REFERER, parser)
+        await self._stream_call(account, egress, body, IMAGINE_REFERER, parser)
         return parser.result()
 
     async def video(
@@ -193,42 +190,47 @@ class GrokMediaClient(GrokWebBase):
 
         Without ``reference``: GO3 text to video. With it: upload, media post, PY2 body.
         """
-        cookie = self._cookie(account)
+        egress = await self.web.egress(account)
         if reference is None:
             body = text_video_body(params)
         else:
-            uploaded = await self._upload(cookie, reference)
+            uploaded = await self._upload(account, egress, reference)
             if not uploaded.file_uri:
                 raise UpstreamError("grok.com's upload answer names no file URI")
             media_url = upload_media_url(uploaded.file_uri)
-            raw = await self._json_call(cookie, POST_CREATE_PATH, post_create_body(media_url))
+            raw = await self._json_call(
+                account, egress, POST_CREATE_PATH, post_create_body(media_url)
+            )
             post_id = parse_post_id(raw)
             body = image_video_body(params, post_id=post_id, media_url=media_url)
         deadline_at = asyncio.get_running_loop().time() + self.deadline
         too_long = f"grok.com's video took longer than {self.deadline:g} s"
-        try:  # the answer's first byte included
-            async with asyncio.timeout_at(deadline_at):
-                response = await self._open(cookie, CHAT_PATH, body, IMAGINE_REFERER)
-        except TimeoutError as exc:
-            raise UpstreamTimeoutError(too_long) from exc
-        try:
-            parser = VideoParser(self.hosts)
-            frames = until(deadline_at, aiter_frames(response.aiter_bytes()))
-            async with aclosing(frames):  # type: ignore[type-var]
-                async for frame in frames:
-                    for item in parser.feed(frame):
-                        yield item
-                    if parser.done:
-                        return
-            raise UpstreamStreamError("grok.com's video stream ended without the video")
-        except TimeoutError as exc:  # silent or slow: the deadline holds either way
-            raise UpstreamTimeoutError(too_long) from exc
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeoutError("grok.com went silent in the middle of the video") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
-        finally:
-            await response.aclose()
+        async with AsyncExitStack() as stack:
+            try:  # the answer's first byte included
+                async with asyncio.timeout_at(deadline_at):
+                    response = await stack.enter_async_context(
+                        self._open(account, egress, CHAT_PATH, body, IMAGINE_REFERER)
+                    )
+            except (TimeoutError, TransportTimeoutError) as exc:
+                raise UpstreamTimeoutError(too_long) from exc
+            try:
+                parser = VideoParser(self.hosts)
+                frames = until(deadline_at, aiter_frames(response.aiter_bytes()))
+                async with aclosing(frames):  # type: ignore[type-var]
+                    async for frame in frames:
+                        for item in parser.feed(frame):
+                            yield item
+                        if parser.done:
+                            return
+                raise UpstreamStreamError("grok.com's video stream ended without the video")
+            except TimeoutError as exc:  # silent or slow: the deadline holds either way
+                raise UpstreamTimeoutError(too_long) from exc
+            except TransportTimeoutError as exc:
+                raise UpstreamTimeoutError(
+                    "grok.com went silent in the middle of the video"
+                ) from exc
+            except TransportError as exc:
+                raise UpstreamStreamError(f"grok.com's stream broke ({exc.message})") from exc
 
     # --- downloads and quota ---------------------------------------------------------------
 
@@ -243,12 +245,11 @@ class GrokMediaClient(GrokWebBase):
         """The bytes of a media file: asset host with the account's cookies, public hosts
         without; any other host is refused."""
         return await assets.download(
-            self.http,
+            self.web,
+            account,
             url,
             kind=kind,
             hosts=self.hosts,
-            cookie=self._cookie(account),
-            user_agent=self.user_agent,
             max_bytes=self.max_download_bytes if max_bytes is None else max_bytes,
             seconds=self.deadline,
             delays=self.download_retry_delays,
@@ -256,7 +257,8 @@ class GrokMediaClient(GrokWebBase):
 
     async def imagine_quota(self, account: Account) -> dict[str, ImagineWindow | None]:
         """``quota_info`` (§8.2): the five Imagine groups, each a window or None."""
-        raw = await self._json_call(self._cookie(account), QUOTA_PATH, {})
+        egress = await self.web.egress(account)
+        raw = await self._json_call(account, egress, QUOTA_PATH, {})
         try:
             return parse_imagine_quota(raw)
         except ValueError as exc:
@@ -264,84 +266,70 @@ class GrokMediaClient(GrokWebBase):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _cookie(self, account: Account) -> str:
-        token = account.token.get_secret_value()
-        register_secret(token)
-        return cookie_header(token, self.cf_cookies)
-
-    async def _upload(self, cookie: str, attachment: Attachment) -> UploadedFile:
+    async def _upload(
+        self, account: Account, egress: Egress, attachment: Attachment
+    ) -> UploadedFile:
         return await upload_file_meta(
-            self.http,
-            self.base_url,
-            attachment,
-            cookie=cookie,
-            user_agent=self.user_agent,
-            file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE,
+            self.web, egress, account, attachment, file_source=IMAGINE_SELF_UPLOAD_FILE_SOURCE
         )
 
+    @asynccontextmanager
     async def _open(
-        self, cookie: str, path: str, body: dict[str, Any], referer: str
-    ) -> httpx.Response:
-        """Send a signed JSON POST and return the 200 response, still streaming."""
+        self, account: Account, egress: Egress, path: str, body: dict[str, Any], referer: str
+    ) -> AsyncIterator[Response]:
+        """Send a signed JSON POST and yield the 200 response, still streaming."""
         statsig = await self.signer.sign("POST", path)
-        request = self.http.build_request(
-            "POST",
-            self.base_url + path,
-            json=body,
-            headers=api_headers(
-                cookie=cookie, statsig=statsig, user_agent=self.user_agent, referer=referer
-            ),
-        )
-        try:
-            response = await self.http.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise UpstreamTimeoutError("grok.com did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
-        if response.status_code != 200:
-            try:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+
+        def headers(through: Egress) -> dict[str, str]:
+            cookie = self.web.cookie(account, through)
+            return api_headers(
+                cookie=cookie, statsig=statsig, fingerprint=through.fingerprint, referer=referer
+            )
+
+        async with self.web.open(
+            egress, "POST", self.base_url + path, headers=headers, body=raw
+        ) as response:
+            if response.status_code != 200:
                 raise await error_of(response, self.signer)
-            finally:
-                await response.aclose()
-        return response
+            yield response
 
     async def _stream_call(
-        self, cookie: str, body: dict[str, Any], referer: str, parser: _Parser
+        self, account: Account, egress: Egress, body: dict[str, Any], referer: str, parser: _Parser
     ) -> None:
         """``conversations/new`` with ``body``, every frame into ``parser``, within the
         deadline."""
         try:
-            async with asyncio.timeout(self.deadline):
-                response = await self._open(cookie, CHAT_PATH, body, referer)
-                try:
-                    async for frame in aiter_frames(response.aiter_bytes()):
-                        parser.feed(frame)
-                        if parser.finished:
-                            break
-                finally:
-                    await response.aclose()
+            async with (
+                asyncio.timeout(self.deadline),
+                self._open(account, egress, CHAT_PATH, body, referer) as response,
+            ):
+                async for frame in aiter_frames(response.aiter_bytes()):
+                    parser.feed(frame)
+                    if parser.finished:
+                        break
         except TimeoutError as exc:
             raise UpstreamTimeoutError(
                 f"grok.com's answer took longer than {self.deadline:g} s"
             ) from exc
-        except httpx.TimeoutException as exc:
+        except TransportTimeoutError as exc:
             raise UpstreamTimeoutError("grok.com went silent in the middle of the answer") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamStreamError(f"grok.com's stream broke ({type(exc).__name__})") from exc
+        except TransportError as exc:
+            if exc.verdict is Verdict.EGRESS:
+                raise
+            raise UpstreamStreamError(f"grok.com's stream broke ({exc.message})") from exc
 
-    async def _json_call(self, cookie: str, path: str, body: dict[str, Any]) -> bytes:
+    async def _json_call(
+        self, account: Account, egress: Egress, path: str, body: dict[str, Any]
+    ) -> bytes:
         """A signed JSON POST (referer /imagine) → the raw 200 body."""
         try:
-            async with asyncio.timeout(min(self.deadline, JSON_CALL_TIMEOUT)):
-                response = await self._open(cookie, path, body, IMAGINE_REFERER)
-                try:
-                    raw = await read_body(
-                        response, _JSON_BODY_LIMIT, too_large="grok.com's answer is too large"
-                    )
-                finally:
-                    await response.aclose()
-        except (TimeoutError, httpx.TimeoutException) as exc:
+            async with (
+                asyncio.timeout(min(self.deadline, JSON_CALL_TIMEOUT)),
+                self._open(account, egress, path, body, IMAGINE_REFERER) as response,
+            ):
+                return await read_body(
+                    response, _JSON_BODY_LIMIT, too_large="grok.com's answer is too large"
+                )
+        except (TimeoutError, TransportTimeoutError) as exc:
             raise UpstreamTimeoutError("grok.com did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
-        return raw

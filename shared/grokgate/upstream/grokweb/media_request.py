@@ -41,17 +41,6 @@ def imagine_ws_url(base_url: str) -> str:
     return base + IMAGINE_WS_PATH
 
 
-def ws_headers(*, cookie: str) -> dict[str, str]:
-    """The imagine handshake's extra headers (§5, minus ``x-userid``). Origin and User-Agent are
-    passed to the WebSocket client as its own parameters."""
-    return {
-        "Accept-Language": _ACCEPT_LANGUAGE,
-        "Cache-Control": "no-cache",
-        "Pragma": "no-cache",
-        "Cookie": cookie,
-    }
-
-
 def _now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -13,13 +13,13 @@ import json
 import re
 from typing import Any
 
-import httpx
-
-from grokgate.errors import UpstreamError, UpstreamTimeoutError, Verdict
-from grokgate.logs import register_secret
+from grokgate.errors import TransportTimeoutError, UpstreamError, UpstreamTimeoutError, Verdict
 from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress
+from grokgate.upstream.browser.profiles import Fingerprint
 from grokgate.upstream.grokweb.classify import error_of
-from grokgate.upstream.grokweb.request import ORIGIN, cookie_header
+from grokgate.upstream.grokweb.request import api_headers
+from grokgate.upstream.grokweb.web import GrokWeb
 from grokgate.upstream.http import read_body
 
 SESSION_PATH = "/api/auth/session"
@@ -34,15 +34,11 @@ def valid_user_id(value: str) -> bool:
     return _USER_ID.fullmatch(value) is not None
 
 
-def session_headers(*, cookie: str, user_agent: str) -> dict[str, str]:
-    return {
-        "Accept": "application/json",
-        "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8",
-        "Origin": ORIGIN,
-        "Referer": ORIGIN + "/",
-        "User-Agent": user_agent,
-        "Cookie": cookie,
-    }
+def session_headers(*, cookie: str, fingerprint: Fingerprint) -> dict[str, str]:
+    """The page's ``fetch()`` of its session: a JSON GET (no statsig, no body)."""
+    headers = api_headers(cookie=cookie, statsig="", fingerprint=fingerprint, content_type=None)
+    headers["accept"] = "application/json"
+    return headers
 
 
 def parse_session(raw: bytes) -> str:
@@ -71,34 +67,21 @@ def parse_session(raw: bytes) -> str:
     raise UpstreamError("grok.com's session answer names no user id")
 
 
-async def fetch_user_id(
-    http: httpx.AsyncClient,
-    base_url: str,
-    account: Account,
-    *,
-    user_agent: str,
-    cf_cookies: str | None = None,
-    seconds: float = SESSION_TIMEOUT,
-) -> str:
+async def fetch_user_id(web: GrokWeb, account: Account, *, seconds: float = SESSION_TIMEOUT) -> str:
     """grok.com's user id of ``account`` (``session.userId``, else ``user.id``).
 
     Raises :class:`UpstreamError` with a verdict on the account: ``unauthenticated`` → EXPIRED,
     ``blocked`` → BLOCKED, a non-200 answer as any grok.com answer (``classify_http``), an
     unusable answer or a missing id → UNAVAILABLE. The whole call is bounded by ``seconds``."""
-    token = account.token.get_secret_value()
-    register_secret(token)
-    if cf_cookies:
-        register_secret(cf_cookies)
-    request = http.build_request(
-        "GET",
-        base_url.rstrip("/") + SESSION_PATH,
-        headers=session_headers(cookie=cookie_header(token, cf_cookies), user_agent=user_agent),
-        timeout=seconds,
-    )
+
+    def headers(through: Egress) -> dict[str, str]:
+        return session_headers(cookie=web.cookie(account, through), fingerprint=through.fingerprint)
+
     try:
         async with asyncio.timeout(seconds):
-            response = await http.send(request, stream=True)
-            try:
+            egress = await web.egress(account)
+            url = web.base_url + SESSION_PATH
+            async with web.open(egress, "GET", url, headers=headers, seconds=seconds) as response:
                 if response.status_code != 200:
                     raise await error_of(response, None)
                 raw = await read_body(
@@ -106,10 +89,6 @@ async def fetch_user_id(
                     SESSION_BODY_LIMIT,
                     too_large="grok.com's session answer is too large",
                 )
-            finally:
-                await response.aclose()
-    except (TimeoutError, httpx.TimeoutException) as exc:
+    except (TimeoutError, TransportTimeoutError) as exc:
         raise UpstreamTimeoutError("grok.com did not answer the session query in time") from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamError(f"could not reach grok.com ({type(exc).__name__})") from exc
     return parse_session(raw)

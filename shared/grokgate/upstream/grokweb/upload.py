@@ -12,23 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from grokgate.errors import UpstreamError, UpstreamRejectedError, UpstreamTimeoutError
+from grokgate.errors import (
+    TransportTimeoutError,
+    UpstreamError,
+    UpstreamRejectedError,
+    UpstreamTimeoutError,
+)
+from grokgate.stores.records import Account
+from grokgate.upstream.browser.api import Egress
+from grokgate.upstream.browser.profiles import Fingerprint
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.classify import classify_http
 from grokgate.upstream.grokweb.request import api_headers
 from grokgate.upstream.http import read_capped
 
+if TYPE_CHECKING:
+    from grokgate.upstream.grokweb.web import GrokWeb
+
 UPLOAD_PATH = "/http/upload-file-v2/direct"
 IMAGINE_SELF_UPLOAD_FILE_SOURCE = "IMAGINE_SELF_UPLOAD_FILE_SOURCE"
 UPLOAD_TIMEOUT = 120.0  # one file, connect to answer
 _BODY_LIMIT = 64 * 1024
-_DROPPED = frozenset({"x-statsig-id", "x-xai-request-id", "content-type"})
 
 
 class _FileMetadata(BaseModel):
@@ -53,10 +63,28 @@ class UploadedFile:
     file_uri: str | None = None
 
 
-def upload_headers(*, cookie: str, user_agent: str) -> dict[str, str]:
-    """The chat's browser headers minus statsig, request id and the JSON content type."""
-    headers = api_headers(cookie=cookie, statsig="", user_agent=user_agent)
-    return {k: v for k, v in headers.items() if k.lower() not in _DROPPED}
+def upload_headers(*, cookie: str, fingerprint: Fingerprint, content_type: str) -> dict[str, str]:
+    """The page's headers for a form upload: no statsig, no request id (§6.4)."""
+    return api_headers(
+        cookie=cookie, statsig="", fingerprint=fingerprint, content_type=content_type
+    )
+
+
+def multipart(fields: dict[str, str], attachment: Attachment) -> tuple[bytes, str]:
+    """``multipart/form-data`` as Chrome builds it (a ``----WebKitFormBoundary`` boundary):
+    the fields, then the file part; returns the body and its content type."""
+    boundary = "----WebKitFormBoundary" + secrets.token_urlsafe(12).replace("-", "x")[:16]
+    out = bytearray()
+    for name, value in fields.items():
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    filename = attachment.name.replace('"', "%22").replace("\r", "").replace("\n", "")
+    out += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"'
+        f"\r\nContent-Type: {attachment.mime}\r\n\r\n"
+    ).encode()
+    out += attachment.data + f"\r\n--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
 def _reason(error: Any) -> str:
@@ -94,61 +122,54 @@ def parse_upload(raw: bytes, name: str) -> str:
 
 
 async def upload_file(
-    http: httpx.AsyncClient,
-    base_url: str,
+    web: GrokWeb,
+    egress: Egress,
+    account: Account,
     attachment: Attachment,
     *,
-    cookie: str,
-    user_agent: str,
     seconds: float = UPLOAD_TIMEOUT,
     file_source: str | None = None,
 ) -> str:
-    """Upload one attachment with the account whose cookie is given; returns its file id.
+    """Upload one attachment with ``account`` through ``egress``; returns its file id.
 
     ``file_source``, when given, is sent as the extra form field ``file_source``. The whole call
     (connect to answer) is bounded by ``seconds``."""
     uploaded = await upload_file_meta(
-        http,
-        base_url,
-        attachment,
-        cookie=cookie,
-        user_agent=user_agent,
-        seconds=seconds,
-        file_source=file_source,
+        web, egress, account, attachment, seconds=seconds, file_source=file_source
     )
     return uploaded.file_id
 
 
 async def upload_file_meta(
-    http: httpx.AsyncClient,
-    base_url: str,
+    web: GrokWeb,
+    egress: Egress,
+    account: Account,
     attachment: Attachment,
     *,
-    cookie: str,
-    user_agent: str,
     seconds: float = UPLOAD_TIMEOUT,
     file_source: str | None = None,
 ) -> UploadedFile:
     """Like :func:`upload_file`, but returns the file id together with its ``fileUri``."""
-    request = http.build_request(
-        "POST",
-        base_url + UPLOAD_PATH,
-        data={"file_source": file_source} if file_source is not None else None,
-        files={"file": (attachment.name, attachment.data, attachment.mime)},
-        headers=upload_headers(cookie=cookie, user_agent=user_agent),
-    )
+    fields = {"file_source": file_source} if file_source is not None else {}
+    body, content_type = multipart(fields, attachment)
+
+    def headers(through: Egress) -> dict[str, str]:
+        return upload_headers(
+            cookie=web.cookie(account, through),
+            fingerprint=through.fingerprint,
+            content_type=content_type,
+        )
+
     try:
         async with asyncio.timeout(seconds):
-            response = await http.send(request, stream=True)
-            try:
+            async with web.open(
+                egress, "POST", web.base_url + UPLOAD_PATH, headers=headers, body=body
+            ) as response:
+                status, answer_headers = response.status_code, response.headers
                 raw = await read_capped(response, _BODY_LIMIT - 1)
-            finally:
-                await response.aclose()
-    except (TimeoutError, httpx.TimeoutException) as exc:
+    except (TimeoutError, TransportTimeoutError) as exc:
         raise UpstreamTimeoutError("grok.com did not take the file upload in time") from exc
-    except httpx.HTTPError as exc:
-        raise UpstreamError(f"could not upload to grok.com ({type(exc).__name__})") from exc
-    if response.status_code != 200:
+    if status != 200:
         text = raw.decode("utf-8", errors="replace")
-        raise classify_http(response.status_code, response.headers, text)
+        raise classify_http(status, answer_headers, text)
     return parse_upload_meta(raw, attachment.name)
