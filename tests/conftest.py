@@ -122,7 +122,8 @@ def make_gateway(
         overrides.setdefault("web_chat_transport", chat_transport)
         for key, value in front.items():
             overrides.setdefault(key, value)
-        settings = gateway_settings(sim.url, tmp_path / f"gw{len(servers)}", **overrides)
+        data_dir = overrides.pop("data_dir", tmp_path / f"gw{len(servers)}")
+        settings = gateway_settings(sim.url, data_dir, **overrides)  # type: ignore[arg-type]
         server = ServerThread(create_app(settings=settings))
         servers.append(server)
         return Gateway(server.start(), settings)

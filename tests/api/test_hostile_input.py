@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from grokgate.api.app import create_app
 from grokgate.api.json_text import lone_surrogate_at
+from grokgate.simulator.proxies import ConnectProxy, ProxyThread
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.xai import create_xai_app
 from grokgate.simulator.xai_server import Http2ServerThread
@@ -310,6 +312,7 @@ def test_model_ids_in_paths_cannot_inject_headers(gateway: str) -> None:
 
 XAI_KEYS = ("xai-secret-key-1-0123456789abcdef", "xai-secret-key-2-0123456789abcdef")
 CF_SECRET = "cf-clearance-secret-4242"
+PROXY_SECRET = "proxy-pa55word-8181"
 SECRET_PATTERN = re.compile(r"sso(-rw)?=[^;\s\"']{6}")  # a cookie value, masked or not
 
 
@@ -327,14 +330,23 @@ def test_secrets_never_appear_in_logs_errors_or_headers(
         seen.extend(f"{k}: {v}" for k, v in answer.headers.multi_items())
 
     fake = XaiState([XAI_KEYS[0]])  # the second key is unknown upstream: a 401 there
-    with Http2ServerThread(create_xai_app(fake), tls=True) as xai:
+    proxy = ProxyThread(ConnectProxy(username="gg", password=PROXY_SECRET))
+    with Http2ServerThread(create_xai_app(fake), tls=True) as xai, proxy:
         gw = make_gateway(
             cf_cookies=f"cf_clearance={CF_SECRET}",
             xai_base_url=xai.url,
             xai_ca_file=xai.ca_file,
             xai_api_keys=",".join(XAI_KEYS),
+            proxies=proxy.url,  # every grok.com call through a proxy with a password
+            proxy_rest_seconds=0.01,
+            proxy_dead_after=100,
         )
         with httpx.Client(base_url=gw.url, headers=JSON, timeout=30) as c:
+            proxy.kill()  # the proxy's failures are logged and answered too
+            keep(c.post(CHAT, json=body_for(CHAT)))
+            keep(c.post(MESSAGES, json=body_for(MESSAGES)))
+            proxy.start()
+            time.sleep(0.05)
             for fault in ("401", "403_blocked", "403_cf", "429", "500", "cut"):
                 for token in ALL_TOKENS:
                     sim.state.inject(token, fault)
@@ -352,10 +364,13 @@ def test_secrets_never_appear_in_logs_errors_or_headers(
             for wrong in ("sk-secret-attempt-999", API_KEY[:-1], API_KEY + "x"):
                 keep(c.get("/v1/models", headers={"Authorization": f"Bearer {wrong}"}))
                 keep(c.post(MESSAGES, json=body_for(MESSAGES), headers={"x-api-key": wrong}))
+
     out, err = capfd.readouterr()
     captured = "\n".join([caplog.text, out, err, *seen])
     assert "account" in caplog.text and "401" in caplog.text  # the failures were logged...
+    assert "egress proxy" in caplog.text
     secrets = (*ALL_TOKENS[:2], API_KEY, CF_SECRET, *XAI_KEYS, "sk-secret-attempt-999")
+    secrets = (*secrets, PROXY_SECRET)
     for secret in secrets:  # ...without the secrets (the echoed prompt is the client's own)
         leaks = [line for line in captured.splitlines() if secret in line and "Echo:" not in line]
         assert not leaks, f"{secret[:8]}… leaked: {leaks[:3]}"

@@ -112,7 +112,7 @@ class EgressPool:
         that egress's clearance; :class:`EgressError` while its proxy rests."""
         key = await self._pin(account)
         state = self._proxies.get(key)
-        if state is not None and state.resting(self.clock()):
+        if state is not None and state.resting(self.clock()) and not state.dead(self.clock()):
             raise EgressError(
                 f"the egress proxy {key} is resting after a failure ({state.last_error})",
                 egress=key,
@@ -136,10 +136,11 @@ class EgressPool:
         return await self.clearances.renew(egress)
 
     def resting(self, account: Account) -> bool:
-        """Whether ``account``'s proxy is resting or dead (the selector tries it last)."""
+        """Whether ``account``'s proxy is resting (the selector tries it last). A dead proxy's
+        accounts are not held back: their next use moves them to a live proxy."""
         state = self._proxies.get(account.egress or "")
         now = self.clock()
-        return state is not None and (state.resting(now) or state.dead(now))
+        return state is not None and state.resting(now) and not state.dead(now)
 
     async def _pin(self, account: Account) -> str:
         if not self._proxies or account.kind is not AccountKind.GROK_WEB:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from grokgate.simulator.edge import (
     CHROME_146,
     ClientHello,
@@ -69,3 +71,13 @@ def test_h2_hello_on_http11_is_not_chrome() -> None:
 def test_no_hello() -> None:
     record = ConnectionRecord(source=("127.0.0.1", 1), hello_error="not a TLS handshake record")
     assert str(verdict(record)).startswith("not chrome: no ClientHello parsed (not a TLS")
+
+
+def test_a_resumed_session_hello_is_still_chrome() -> None:
+    record = _h2_record()
+    assert record.hello is not None
+    resumed = dataclasses.replace(record.hello, extensions=(*record.hello.extensions, 41))
+    record.hello = resumed  # Chrome's hello on a second connection: pre_shared_key added
+    assert is_chrome(record), verdict(record).reasons
+    record.hello = dataclasses.replace(resumed, extensions=(*resumed.extensions, 0x1234))
+    assert not is_chrome(record)

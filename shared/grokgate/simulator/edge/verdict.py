@@ -10,7 +10,9 @@ Usage::
 Rules, as Chrome behaves (order never matters: Chrome shuffles its extensions):
 
 * TLS: GREASE present, TLS 1.3 offered, the cipher set (JA4 part b), the extension set without
-  SNI/ALPN and the signature algorithms (together JA4 part c) equal to the profile's.
+  SNI/ALPN and the signature algorithms (together JA4 part c) equal to the profile's. A hello
+  that resumes a session also carries ``pre_shared_key`` (and may carry ``early_data``), as
+  Chrome's do on a second connection to the same host: those two are not held against it.
 * Regular requests: ALPN offer ``h2, http/1.1``, HTTP/2 negotiated, the client's first SETTINGS
   exactly the profile's (values and order), the connection WINDOW_UPDATE the profile's, every
   request's pseudo-header order ``m,a,s,p``.
@@ -179,6 +181,9 @@ def _hex(values: Iterable[int]) -> str:
     return ",".join(f"{v:04x}" for v in values)
 
 
+_RESUMPTION = frozenset({41, 42})  # pre_shared_key, early_data: a resumed session's hello
+
+
 def _tls_reasons(record: ConnectionRecord, profile: BrowserProfile) -> list[str]:
     hello = record.hello
     if hello is None:
@@ -197,7 +202,7 @@ def _tls_reasons(record: ConnectionRecord, profile: BrowserProfile) -> list[str]
         )
     websocket = hello.alpn == profile.alpn_ws
     expected = profile.ws_extensions if websocket else profile.extensions
-    exts = frozenset(hello.extensions_no_grease) - {EXT_SNI, EXT_ALPN}
+    exts = frozenset(hello.extensions_no_grease) - {EXT_SNI, EXT_ALPN} - _RESUMPTION
     if exts != expected:
         reasons.append(
             f"extensions (JA4 c {hello.ja4_c}, Chrome {profile.ja4_c(websocket)}): "

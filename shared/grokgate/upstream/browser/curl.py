@@ -180,6 +180,12 @@ class CurlBrowser:
         except (RequestException, CurlError) as exc:
             raise map_error(exc, egress, connected=False) from exc
         answer = _Answer(response, egress)
+        if egress.proxy is not None and answer.status_code == 407:  # a plain-http target
+            await _end(session, response)
+            raise EgressError(
+                f"the egress proxy {proxy_host(egress.proxy)} refused our credentials (HTTP 407)",
+                egress=egress.key,
+            )
         try:
             yield answer
         finally:

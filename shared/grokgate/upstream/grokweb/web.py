@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from grokgate.errors import EgressError
+from grokgate.errors import EgressError, UpstreamError, Verdict
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.browser.api import (
@@ -75,6 +75,21 @@ def challenged(status: int, headers: Mapping[str, str]) -> bool:
     return status == 403 and headers.get("cf-mitigated", "").lower() == "challenge"
 
 
+def challenge_error(egress: Egress) -> UpstreamError:
+    """What a Cloudflare challenge no clearance could pass tells the operator: which egress,
+    and what to refresh there."""
+    return UpstreamError(
+        f"grok.com answered a Cloudflare challenge through egress {egress.key} (HTTP 403): "
+        "refresh that egress's clearance (the cf_clearance cookies and the User-Agent they "
+        "were issued to, from a browser on the same IP: GROKGATE_CF_COOKIES and "
+        "GROKGATE_USER_AGENT, or GROKGATE_CLEARANCES per proxy), or set "
+        "GROKGATE_FLARESOLVERR_URL",
+        upstream_status=403,
+        verdict=Verdict.CHALLENGED,
+        code="upstream_challenge",
+    )
+
+
 @dataclass(frozen=True)
 class GrokWeb:
     base_url: str
@@ -108,15 +123,16 @@ class GrokWeb:
         seconds: float | None = None,
     ) -> AsyncIterator[Response]:
         """The answer to one request through ``egress`` (module docstring)."""
-        retry: Egress | None = None
         async with self._stream(egress, method, url, headers, body, seconds) as response:
-            if not (
-                challenged(response.status_code, response.headers) and await self._renew(egress)
-            ):
+            if not challenged(response.status_code, response.headers):
                 yield response
                 return
-            retry = await self.egresses.egress(egress.key)
+        if not await self._renew(egress):
+            raise challenge_error(egress)
+        retry = await self.egresses.egress(egress.key)
         async with self._stream(retry, method, url, headers, body, seconds) as response:
+            if challenged(response.status_code, response.headers):
+                raise challenge_error(retry)
             yield response
 
     async def socket(
@@ -127,9 +143,17 @@ class GrokWeb:
         try:
             return await self._socket(egress, url, headers, seconds)
         except HandshakeRefused as exc:
-            if not (challenged(exc.status_code, exc.headers) and await self._renew(egress)):
+            if not challenged(exc.status_code, exc.headers):
                 raise
-        return await self._socket(await self.egresses.egress(egress.key), url, headers, seconds)
+            if not await self._renew(egress):
+                raise challenge_error(egress) from exc
+        retry = await self.egresses.egress(egress.key)
+        try:
+            return await self._socket(retry, url, headers, seconds)
+        except HandshakeRefused as exc:
+            if challenged(exc.status_code, exc.headers):
+                raise challenge_error(retry) from exc
+            raise
 
     # --- one try --------------------------------------------------------------------------
 
