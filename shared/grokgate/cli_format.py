@@ -32,7 +32,18 @@ TIERS = [t.value for t in Tier]
 
 ERROR_WIDTH = 60
 _MODE_LABELS = {COMPUTER_USE: "computer-use"}
-HEADERS = ("ID", "TOKEN", "TIER", "STATUS", "QUOTA", "INFLIGHT", "HEALTH", "USE/FAIL", "ERROR")
+HEADERS = (
+    "ID",
+    "TOKEN",
+    "TIER",
+    "STATUS",
+    "QUOTA",
+    "INFLIGHT",
+    "HEALTH",
+    "USE/FAIL",
+    "EGRESS",
+    "ERROR",
+)
 
 
 def one_line(text: str, limit: int = ERROR_WIDTH) -> str:
@@ -70,6 +81,14 @@ def quota_text(quotas: dict[str, ModeQuota], now: float) -> str:
     return ", ".join(parts) or "-"
 
 
+def egress_text(account: Account) -> str:
+    """Where the account's grok.com traffic leaves from: its proxy's host:port (the store
+    never holds a proxy's credentials), ``direct``, or ``-`` for an xAI key."""
+    if account.kind is AccountKind.XAI_API_KEY:
+        return "-"
+    return account.egress or "direct"
+
+
 def account_row(account: Account, now: float) -> list[str]:
     return [
         account.id,
@@ -80,6 +99,7 @@ def account_row(account: Account, now: float) -> list[str]:
         f"{account.live_inflight(now)}/{account.max_inflight}",
         f"{account.health:.2f}",
         f"{account.use_count}/{account.fail_count}",
+        egress_text(account),
         one_line(account.last_error) if account.last_error else "-",
     ]
 

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from grokgate.errors import EgressError, UpstreamError, Verdict
+from grokgate.errors import EgressError, UpstreamError, UpstreamHandshakeError, Verdict
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.browser.api import (
@@ -146,13 +146,13 @@ class GrokWeb:
             if not challenged(exc.status_code, exc.headers):
                 raise
             if not await self._renew(egress):
-                raise challenge_error(egress) from exc
+                raise UpstreamHandshakeError.from_error(challenge_error(egress)) from exc
         retry = await self.egresses.egress(egress.key)
         try:
             return await self._socket(retry, url, headers, seconds)
         except HandshakeRefused as exc:
             if challenged(exc.status_code, exc.headers):
-                raise challenge_error(retry) from exc
+                raise UpstreamHandshakeError.from_error(challenge_error(retry)) from exc
             raise
 
     # --- one try --------------------------------------------------------------------------
