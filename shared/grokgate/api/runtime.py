@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from grokgate.api.runtime_grok import GrokParts, QuotaReads
 from grokgate.api.runtime_media import MediaParts
 from grokgate.config import Settings
 from grokgate.core.chat import ChatService, ChatUpstream
@@ -51,7 +52,7 @@ def parse_token_spec(spec: str, default: Tier) -> tuple[Tier, str]:
     return default, spec
 
 
-class Runtime(MediaParts):
+class Runtime(GrokParts, MediaParts):
     def __init__(self, settings: Settings, store: AccountStore | None = None) -> None:
         self.settings = settings
         self._store = store
@@ -164,12 +165,13 @@ class Runtime(MediaParts):
                     from grokgate.core.accounts.quota import QuotaSync
 
                     s = self.settings
+                    reads = QuotaReads(self._rest_client, self.media_client)
                     self._quota = QuotaSync(
                         store,
-                        self._rest_client(),
+                        reads,
                         sync_seconds=s.quota_sync_seconds,
                         refresh_seconds=s.quota_refresh_seconds,
-                        imagine=self.media_client(),
+                        imagine=reads,
                     )
         return self._quota
 
@@ -226,61 +228,6 @@ class Runtime(MediaParts):
             if created:
                 log.info("added xAI API key %s from GROKGATE_XAI_API_KEYS", account.id)
         return store
-
-    def egress_pool(self) -> EgressPool:
-        """Each grok.com account's egress (proxy, clearance); the store is built first."""
-        if self._egresses is None:
-            from grokgate.upstream.clearance import ClearanceBook, FlareSolverr, parse_clearances
-            from grokgate.upstream.egress import EgressPool
-
-            s = self.settings
-            assert self._store is not None, "the store is built before any grok.com client"
-            solver = None
-            if s.flaresolverr_url:
-                solver = FlareSolverr(
-                    s.flaresolverr_url, target=s.grok_base_url, timeout=s.flaresolverr_timeout
-                )
-            clearances = ClearanceBook(
-                store=self._store,
-                fingerprint=s.fingerprint,
-                single_cookies=s.cf_cookie_value,
-                configured=parse_clearances(
-                    s.clearances.get_secret_value() if s.clearances else None
-                ),
-                solver=solver,
-                retry_seconds=s.clearance_retry_seconds,
-            )
-            self._egresses = EgressPool(
-                proxies=[p.get_secret_value() for p in s.proxies],
-                store=self._store,
-                clearances=clearances,
-                rest_seconds=s.proxy_rest_seconds,
-                dead_after=s.proxy_dead_after,
-                dead_seconds=s.proxy_dead_seconds,
-            )
-        return self._egresses
-
-    def _grok_web(self) -> GrokWeb:
-        """What every grok.com client shares: the browser transport (curl_cffi, imported
-        here, on the first grok.com call) and the egresses."""
-        if self._web is None:
-            from grokgate.upstream.browser.curl import CurlBrowser
-            from grokgate.upstream.grokweb.web import GrokWeb
-
-            s = self.settings
-            self._browser = CurlBrowser(
-                connect_timeout=s.connect_timeout,
-                idle_timeout=s.idle_timeout,
-                verify=s.grok_ca_file or True,
-            )
-            self._web = GrokWeb(
-                base_url=s.grok_base_url,
-                browser=self._browser,
-                egresses=self.egress_pool(),
-                deadline=s.request_deadline,
-                connect_timeout=s.connect_timeout,
-            )
-        return self._web
 
     def _http_client(self) -> httpx.AsyncClient:
         """httpx for what is not grok.com (an x-statsig-id token provider)."""
