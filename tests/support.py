@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -175,3 +177,20 @@ class ScriptedEvents:
 def scripted(events: Sequence[Event], fail: BaseException | None = None) -> AsyncIterator[Event]:
     """``events`` as an async stream (then ``fail`` raised, if given)."""
     return ScriptedEvents(events, fail).stream()
+
+
+def serve_process(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """``grokgate serve --no-demo`` in its own process with only ``env``'s GROKGATE_ settings;
+    returns the process and its base URL once it answers ``/health``."""
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GROKGATE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grokgate.cli", "serve", "--no-demo", "--port", str(port)],
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, proc)
+    return proc, base

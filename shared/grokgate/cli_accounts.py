@@ -88,14 +88,20 @@ class Context:
 # --- parser --------------------------------------------------------------------------------
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``accounts`` group to the top-level sub-parsers."""
+def store_options() -> argparse.ArgumentParser:
+    """The options that say which store to use (a parent parser for every store command)."""
     common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--store", choices=["sqlite", "dynamodb"], help="pool backend")
     common.add_argument("--table", help="DynamoDB table (GROKGATE_DYNAMODB_TABLE)")
     common.add_argument("--region", help="AWS region (GROKGATE_AWS_REGION)")
     common.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. a local one")
     common.add_argument("--data-dir", type=Path, help="SQLite pool directory")
+    return common
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``accounts`` group to the top-level sub-parsers."""
+    common = store_options()
     group = commands.add_parser("accounts", parents=[common], help="manage the account pool")
     sub = group.add_subparsers(dest="accounts_command", required=True, metavar="COMMAND")
 
@@ -141,13 +147,18 @@ def _tier_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_with(args, _HANDLERS[args.accounts_command])
+
+
+def run_with(args: argparse.Namespace, handler: Handler) -> int:
+    """Run ``handler`` on the store the options and settings name; errors become one line on
+    stderr and exit status 1."""
     try:
         overrides = {f: getattr(args, o) for o, f in _OVERRIDES.items() if hasattr(args, o)}
         settings = Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return _fail(f"invalid settings: {problems}")
-    handler = _HANDLERS[args.accounts_command]
     try:
         return asyncio.run(_session(settings, handler, args))
     except (CliError, GrokGateError) as exc:

@@ -34,6 +34,7 @@ class FakeSigner:
     def __init__(self) -> None:
         self.signed: list[tuple[str, str]] = []
         self.invalidated = 0
+        self.rejections = 0
 
     async def sign(self, method: str, path: str) -> str:
         self.signed.append((method, path))
@@ -41,6 +42,12 @@ class FakeSigner:
 
     def invalidate(self) -> None:
         self.invalidated += 1
+
+    async def refresh(self) -> bool:
+        return False  # nothing newer to sign with
+
+    def rejected(self) -> None:
+        self.rejections += 1
 
 
 def resp(**fields: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""x-statsig-id signers (research §9, §9.1): in-process, synthetic, provider, and the factory."""
+"""x-statsig-id signers (docs/grok-protocol.md §9): in-process, synthetic, provider, and the
+factory."""
 
 from __future__ import annotations
 
@@ -219,6 +220,17 @@ async def test_provider_posts_method_and_path() -> None:
     assert str(request.url) == "https://signer.test/sign"
     assert handler.bodies == [{"method": "POST", "path": CHAT}]
     assert signer.kind == "provider"
+
+
+async def test_provider_gets_the_seed_as_metacontent_and_refreshes() -> None:
+    handler = Provider(httpx.Response(200, json={"x-statsig-id": GOOD}))
+    signer = _provider(handler, seed=HEADER[1:49])
+    await signer.sign("POST", CHAT)
+    (body,) = handler.bodies
+    assert base64.b64decode(body["environment"]["metaContent"] + "==") == HEADER[1:49]
+    assert await signer.refresh() is True  # a rejection: the next token is fetched afresh
+    await signer.sign("POST", CHAT)
+    assert len(handler.requests) == 2
 
 
 async def test_provider_caches_per_method_and_path_within_ttl() -> None:

@@ -4,10 +4,7 @@ that survives its server being killed."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pytest
 
 from grokgate.simulator.uploads import tiny_png
 from tests.sdk import openai_client as client
-from tests.support import API_KEY, GatewayFactory, Sim, free_port, wait_healthy
+from tests.support import API_KEY, GatewayFactory, Sim, serve_process
 
 
 @pytest.fixture(params=["plain", "cloudflare"])
@@ -166,21 +163,6 @@ def test_bad_create_requests_are_400s(
     assert sim.state.chat_requests() == []
 
 
-def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("GROKGATE_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "grokgate.cli", "serve", "--no-demo", "--port", str(port)],
-        env={**clean, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, proc)
-    return proc, base
-
-
 def test_a_job_survives_its_server_being_killed(
     make_gateway: GatewayFactory, sim: Sim, tmp_path: Path
 ) -> None:
@@ -202,7 +184,7 @@ def test_a_job_survives_its_server_being_killed(
         "GROKGATE_CF_COOKIES": s.cf_cookie_value or "",
     }
     sim.state.media.video_step_delay = 2.0  # ~10 s of generation
-    proc, base = _serve(env)
+    proc, base = serve_process(env)
     try:
         c = client(base)
         video = c.videos.create(prompt="slow waves", extra_headers={"Idempotency-Key": "k-1"})
@@ -214,7 +196,7 @@ def test_a_job_survives_its_server_being_killed(
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)
     sim.state.media.video_step_delay = 0.0
-    proc, base = _serve(env)
+    proc, base = serve_process(env)
     try:
         c = client(base)
         time.sleep(1.6)

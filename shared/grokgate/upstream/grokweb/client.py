@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, aclosing
 
 from grokgate.errors import (
@@ -21,7 +21,6 @@ from grokgate.upstream.browser.api import Egress, Response
 from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb.adapter import FrameAdapter
 from grokgate.upstream.grokweb.base import GrokWebBase
-from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.ndjson import aiter_frames
 from grokgate.upstream.grokweb.ratelimits import (
     RATE_LIMITS_BODY_LIMIT,
@@ -67,25 +66,15 @@ class GrokWebClient(GrokWebBase):
         Raises :class:`UpstreamError` (with a verdict on the account) for every failure.
         """
         egress, file_ids = await self._prepare(account, attachments)
-        statsig = await self.signer.sign("POST", CHAT_PATH)
         body = json.dumps(chat_body(message, mode, file_ids), ensure_ascii=False).encode()
-
-        def headers(through: Egress) -> dict[str, str]:
-            cookie = self.web.cookie(account, through)
-            return api_headers(cookie=cookie, statsig=statsig, fingerprint=through.fingerprint)
-
+        headers = self._headers(account)
         deadline_at = asyncio.get_running_loop().time() + self.deadline
-        url = self.base_url + CHAT_PATH
         async with AsyncExitStack() as stack:
             try:
                 async with asyncio.timeout_at(deadline_at):  # the answer's first byte included
-                    response = await stack.enter_async_context(
-                        self.web.open(egress, "POST", url, headers=headers, body=body)
-                    )
+                    response = await self._signed(stack, egress, CHAT_PATH, body, headers)
             except (TimeoutError, TransportTimeoutError) as exc:
                 raise UpstreamTimeoutError("grok.com did not answer in time") from exc
-            if response.status_code != 200:
-                raise await error_of(response, self.signer)
             yield Served(account=account.id, transport=self.transport)
             async for event in self._answer(response, deadline_at, show_reasoning):
                 yield event
@@ -118,36 +107,35 @@ class GrokWebClient(GrokWebBase):
         if not text_seen:
             raise UpstreamStreamError("grok.com finished without any answer text")
 
+    def _headers(self, account: Account) -> Callable[[Egress, str], dict[str, str]]:
+        """A signed JSON call's headers for ``account`` through an egress, with a statsig."""
+
+        def headers(through: Egress, statsig: str) -> dict[str, str]:
+            cookie = self.web.cookie(account, through)
+            return api_headers(cookie=cookie, statsig=statsig, fingerprint=through.fingerprint)
+
+        return headers
+
     async def rate_limits(self, account: Account, mode: str) -> RateLimits:
-        """``POST /rest/rate-limits`` for one mode of ``account`` (research note §8.1).
+        """``POST /rest/rate-limits`` for one mode of ``account`` (docs/grok-protocol.md §8.1).
 
         Raises :class:`UpstreamError` with a verdict on the account for a non-200 answer (401 →
         EXPIRED, ...), and with verdict UNAVAILABLE for an answer that is not the expected JSON.
         The whole call is bounded by ``RATE_LIMITS_TIMEOUT`` seconds.
         """
         body = json.dumps(rate_limits_body(mode)).encode()
+        headers = self._headers(account)
         try:
-            async with asyncio.timeout(RATE_LIMITS_TIMEOUT):
+            async with asyncio.timeout(RATE_LIMITS_TIMEOUT), AsyncExitStack() as stack:
                 egress = await self.web.egress(account)
-                statsig = await self.signer.sign("POST", RATE_LIMITS_PATH)
-
-                def headers(through: Egress) -> dict[str, str]:
-                    cookie = self.web.cookie(account, through)
-                    return api_headers(
-                        cookie=cookie, statsig=statsig, fingerprint=through.fingerprint
-                    )
-
-                url = self.base_url + RATE_LIMITS_PATH
-                async with self.web.open(
-                    egress, "POST", url, headers=headers, body=body, seconds=RATE_LIMITS_TIMEOUT
-                ) as response:
-                    if response.status_code != 200:
-                        raise await error_of(response, self.signer)
-                    raw = await read_body(
-                        response,
-                        RATE_LIMITS_BODY_LIMIT,
-                        too_large="grok.com's rate-limit answer is too large",
-                    )
+                response = await self._signed(
+                    stack, egress, RATE_LIMITS_PATH, body, headers, seconds=RATE_LIMITS_TIMEOUT
+                )
+                raw = await read_body(
+                    response,
+                    RATE_LIMITS_BODY_LIMIT,
+                    too_large="grok.com's rate-limit answer is too large",
+                )
         except (TimeoutError, TransportTimeoutError) as exc:
             raise UpstreamTimeoutError(
                 "grok.com did not answer the rate-limit query in time"

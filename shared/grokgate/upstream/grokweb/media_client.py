@@ -1,4 +1,4 @@
-"""grok.com's media flows for one account per call (research note §6, §7, §8.2; media contract).
+"""grok.com's media flows for one account per call (docs/grok-protocol.md §6, §7, §8.2).
 
 :class:`GrokMediaClient` is the I/O shell: it opens the imagine WebSocket or the REST streams,
 signs what needs ``x-statsig-id``, uploads inputs, and hands the frames to the pure parsers of
@@ -30,7 +30,6 @@ from grokgate.upstream.files import Attachment
 from grokgate.upstream.grokweb import assets
 from grokgate.upstream.grokweb.assets import GROK_ASSETS, PUBLIC_HOSTS, AssetHosts
 from grokgate.upstream.grokweb.base import GrokWebBase
-from grokgate.upstream.grokweb.classify import error_of
 from grokgate.upstream.grokweb.imagine import MAX_ROUNDS, ROUND_GRACE, imagine_over_ws
 from grokgate.upstream.grokweb.imagine_quota import ImagineWindow, parse_imagine_quota
 from grokgate.upstream.grokweb.media_request import (
@@ -103,7 +102,7 @@ class GrokMediaClient(GrokWebBase):
         self.download_retry_delays: Sequence[float] = assets.DOWNLOAD_RETRY_DELAYS
 
     def asset_url(self, path_or_url: str) -> tuple[str, bool]:
-        """``(URL, public?)`` for a media URL or path grok.com named (contract "Hosts")."""
+        """``(URL, public?)`` for a media URL or path grok.com named (§6.5)."""
         return self.hosts.map(path_or_url)
 
     # --- imagine WebSocket -----------------------------------------------------------------
@@ -278,21 +277,16 @@ class GrokMediaClient(GrokWebBase):
         self, account: Account, egress: Egress, path: str, body: dict[str, Any], referer: str
     ) -> AsyncIterator[Response]:
         """Send a signed JSON POST and yield the 200 response, still streaming."""
-        statsig = await self.signer.sign("POST", path)
         raw = json.dumps(body, ensure_ascii=False).encode()
 
-        def headers(through: Egress) -> dict[str, str]:
+        def headers(through: Egress, statsig: str) -> dict[str, str]:
             cookie = self.web.cookie(account, through)
             return api_headers(
                 cookie=cookie, statsig=statsig, fingerprint=through.fingerprint, referer=referer
             )
 
-        async with self.web.open(
-            egress, "POST", self.base_url + path, headers=headers, body=raw
-        ) as response:
-            if response.status_code != 200:
-                raise await error_of(response, self.signer)
-            yield response
+        async with AsyncExitStack() as stack:
+            yield await self._signed(stack, egress, path, raw, headers)
 
     async def _stream_call(
         self, account: Account, egress: Egress, body: dict[str, Any], referer: str, parser: _Parser

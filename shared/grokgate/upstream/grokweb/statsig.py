@@ -1,4 +1,5 @@
-"""``x-statsig-id``: signed in-process, synthetic, or from an external token provider (§9, §9.1).
+"""``x-statsig-id``: signed in-process, synthetic, or from an external token provider
+(docs/grok-protocol.md §9).
 
 The signed token is 70 bytes, base64-encoded without padding::
 
@@ -37,6 +38,26 @@ class Signer(Protocol):
 
     def invalidate(self) -> None: ...
 
+    async def refresh(self) -> bool:
+        """After a code-7 rejection: whether newer constants are now in use (worth one retry)."""
+        ...
+
+    def rejected(self) -> None:
+        """Count a code-7 rejection (and say what to do about it, now and then)."""
+        ...
+
+
+class _Fixed:
+    """What a signer with nothing to refresh answers after a rejection."""
+
+    async def refresh(self) -> bool:
+        return False
+
+    def rejected(self) -> None:
+        from grokgate import metrics
+
+        metrics.count("StatsigRejected")
+
 
 def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode().rstrip("=")
@@ -47,7 +68,7 @@ def decode(value: str) -> bytes:
     return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
 
 
-class InProcessSigner:
+class InProcessSigner(_Fixed):
     """Builds the 70-byte token from the operator's constants (no JS engine, no third party)."""
 
     kind = "signed"
@@ -85,8 +106,8 @@ class InProcessSigner:
         """Nothing is cached: every call signs afresh."""
 
 
-class SyntheticSigner:
-    """The "SDK failure" value browsers send when Statsig fails (§9 item 2), prefix ``x1:``."""
+class SyntheticSigner(_Fixed):
+    """The "SDK failure" value browsers send when Statsig fails (§9.4), prefix ``x1:``."""
 
     kind = "synthetic"
     _ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -108,8 +129,9 @@ class SyntheticSigner:
         """Nothing is cached."""
 
 
-class ProviderSigner:
-    """Asks an external token provider: ``POST url {"method", "path"}`` → ``{"x-statsig-id"}``.
+class ProviderSigner(_Fixed):
+    """Asks an external token provider: ``POST url {"method", "path", "environment":
+    {"metaContent"}}`` → ``{"x-statsig-id"}`` (the seed goes along when known, as GO3 sends it).
 
     Tokens are cached per (method, path) for a minute; an anti-bot rejection invalidates them.
     """
@@ -123,8 +145,10 @@ class ProviderSigner:
         *,
         ttl: float = PROVIDER_TTL,
         clock: Callable[[], float] = time.monotonic,
+        seed: bytes | None = None,
     ) -> None:
         self.url = url
+        self.seed = seed
         self.http = http
         self.ttl = ttl
         self.clock = clock
@@ -146,7 +170,10 @@ class ProviderSigner:
 
     async def _fetch(self, method: str, path: str) -> str:
         try:
-            resp = await self.http.post(self.url, json={"method": method, "path": path})
+            body: dict[str, object] = {"method": method, "path": path}
+            if self.seed is not None:
+                body["environment"] = {"metaContent": _b64(self.seed)}
+            resp = await self.http.post(self.url, json=body)
         except httpx.HTTPError as exc:
             raise _provider_error(f"unreachable ({type(exc).__name__})") from exc
         if resp.status_code != 200:
@@ -170,6 +197,10 @@ class ProviderSigner:
 
     def invalidate(self) -> None:
         self._cache.clear()
+
+    async def refresh(self) -> bool:
+        self._cache.clear()
+        return True  # the provider signs afresh
 
 
 def _provider_error(what: str) -> UpstreamError:
