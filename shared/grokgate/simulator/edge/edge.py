@@ -43,6 +43,7 @@ from .h2wire import H2Sniffer
 from .hello import ClientHello
 from .pages import (
     SOLVE_PATH,
+    TRACE_PATH,
     Clearances,
     LocalResponse,
     bad_gateway_page,
@@ -50,6 +51,7 @@ from .pages import (
     challenge_page,
     ray_id,
     solved_page,
+    trace_page,
 )
 from .records import ConnectionRecord, RequestRecord
 from .tlsio import EdgeCertificates, TlsStream, read_client_hello
@@ -197,15 +199,18 @@ class Edge:
 
     def decide(self, record: ConnectionRecord, req: RequestRecord) -> LocalResponse | None:
         """The edge's own answer to ``req``, or None to forward it."""
-        if self.mode == "probe":
-            req.outcome = "forwarded"
-            return None
         ip, host, now = record.ip, req.authority or "grok.com", self.clock()
-        judged = self.verdict(record)
-        if not judged:
+        judged = self.verdict(record) if self.mode == "cloudflare" else None
+        if judged is not None and not judged:
             self.blocks[ip] += 1
             req.outcome, req.note = "blocked", str(judged)
             return block_page(ip, host, now)
+        if req.method == "GET" and req.path.split("?", 1)[0] == TRACE_PATH:
+            req.outcome = "traced"  # Cloudflare answers it itself, challenge or not
+            return trace_page(ip, host, req.user_agent, record.alpn, now)
+        if self.mode == "probe":
+            req.outcome = "forwarded"
+            return None
         if req.method == "GET" and req.path.split("?", 1)[0] == SOLVE_PATH:
             self.clearances_issued[ip] += 1
             req.outcome = "solved"

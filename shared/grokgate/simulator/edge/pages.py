@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "SOLVE_PATH",
+    "TRACE_PATH",
     "Clearances",
     "LocalResponse",
     "bad_gateway_page",
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 SOLVE_PATH = "/cdn-cgi/challenge-platform/solve"
+TRACE_PATH = "/cdn-cgi/trace"  # every Cloudflare site answers it: who the edge sees
 _HTML = "text/html; charset=UTF-8"
 _NO_STORE = "private, max-age=0, no-store, no-cache, must-revalidate, post-check=0, pre-check=0"
 
@@ -208,3 +210,24 @@ class Clearances:
     def revoke(self) -> None:
         """Invalidate every clearance minted so far (rotate the secret)."""
         self._secret = secrets.token_bytes(32)
+
+
+def trace_page(
+    ip: str, host: str, user_agent: str | None, alpn: str | None, now: float
+) -> LocalResponse:
+    """``/cdn-cgi/trace``: Cloudflare's plain-text view of the client (its address first)."""
+    lines = [
+        "fl=29f1",
+        f"h={host.split(':')[0]}",
+        f"ip={ip}",
+        f"ts={now:.3f}",
+        "visit_scheme=https",
+        f"uag={user_agent or ''}",
+        "colo=SJC",
+        f"http={'http/2' if alpn == 'h2' else 'http/1.1'}",
+        "loc=US",
+        "tls=TLSv1.3",
+        "warp=off",
+    ]
+    body = ("\n".join(lines) + "\n").encode()
+    return LocalResponse(200, [("content-type", "text/plain"), ("server", "cloudflare")], body)
