@@ -12,7 +12,7 @@ import anthropic
 import openai
 import pytest
 
-from grokgate.cli import banner, wants_demo
+from grokgate.cli import banner, statsig_notice, wants_demo
 from grokgate.config import Settings
 from tests.support import free_port, wait_healthy
 
@@ -121,3 +121,26 @@ def test_banner_mentions_auth_header_when_keys_are_set(tmp_path: Path) -> None:
     text = banner(keyed, "0.0.0.0", 9000, demo=False)
     assert "http://127.0.0.1:9000/v1" in text
     assert "Authorization: Bearer" in text and "k1" not in text
+
+
+def test_start_up_says_when_the_synthetic_statsig_would_be_sent(tmp_path: Path) -> None:
+    import asyncio
+
+    from grokgate.stores.sqlite import SqliteAccountStore
+    from grokgate.upstream.grokweb.statsig_live import StatsigPair, write_pair
+
+    bare = Settings(_env_file=None, data_dir=tmp_path)
+    assert "synthetic x1:" in (statsig_notice(bare) or "")
+    seeded = Settings(
+        _env_file=None, data_dir=tmp_path, statsig_header_hex="00" * 49, statsig_suffix="s"
+    )
+    assert statsig_notice(seeded) is None
+    assert statsig_notice(Settings(_env_file=None, statsig_provider_url="http://p/s")) is None
+
+    async def store_one() -> None:
+        store = SqliteAccountStore(bare.db_path)
+        await write_pair(store, StatsigPair("00" * 49, "s"))
+        await store.close()
+
+    asyncio.run(store_one())
+    assert statsig_notice(bare) is None  # a pair set with `grokgate statsig set`

@@ -1,5 +1,6 @@
 """``grokgate`` command line: ``grokgate serve [--host H] [--port P] [--demo|--no-demo]`` and
-``grokgate accounts ...`` (:mod:`grokgate.cli_accounts`)."""
+``grokgate accounts ...`` (:mod:`grokgate.cli_accounts`) and ``grokgate statsig ...``
+(:mod:`grokgate.cli_statsig`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import sys
 
 import grokgate
-from grokgate import cli_accounts
+from grokgate import cli_accounts, cli_doctor, cli_statsig
 from grokgate.config import Settings
 from grokgate.logs import configure_logging
 
@@ -23,6 +24,38 @@ async def _pool_size(settings: Settings) -> int:
         return len(await store.list_accounts())
     finally:
         await store.close()
+
+
+async def _stored_pair(settings: Settings) -> bool:
+    from grokgate.stores.open import open_store
+    from grokgate.upstream.grokweb.statsig_live import read_pair
+
+    store = open_store(settings)
+    try:
+        return await read_pair(store) is not None
+    finally:
+        await store.close()
+
+
+def statsig_notice(settings: Settings) -> str | None:
+    """A start-up warning when grok.com calls would carry the synthetic x-statsig-id: no
+    provider, no pair in the settings and none in the store."""
+    if settings.statsig_provider_url or settings.statsig_header_hex:
+        return None
+    if settings.store == "sqlite" and not settings.db_path.exists():
+        stored = False
+    else:
+        try:
+            stored = asyncio.run(_stored_pair(settings))
+        except Exception:  # the store is the server's to report; this is only a hint
+            return None
+    if stored:
+        return None
+    return (
+        "  WARNING: no x-statsig-id pair is configured, so grok.com REST calls carry the "
+        "synthetic x1: value, which grok.com may reject (403 code 7). See `grokgate statsig "
+        "capture` and `grokgate statsig set`."
+    )
 
 
 def wants_demo(settings: Settings, flag: bool | None) -> bool:
@@ -79,6 +112,9 @@ def serve(args: argparse.Namespace) -> int:
 
         settings, simulator = start_demo(settings)
     print(banner(settings, args.host, args.port, demo), flush=True)
+    notice = None if demo else statsig_notice(settings)
+    if notice:
+        print(notice, flush=True)
     try:
         uvicorn.run(
             create_app(settings=settings),
@@ -107,11 +143,17 @@ def main(argv: list[str] | None = None) -> int:
         help="force demo mode on or off (default: on when no account is configured)",
     )
     cli_accounts.register(commands)
+    cli_statsig.register(commands)
+    cli_doctor.register(commands)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "accounts":
         return cli_accounts.run(args)
+    if args.command == "statsig":
+        return cli_statsig.run(args)
+    if args.command == "doctor":
+        return cli_doctor.run(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -24,7 +24,7 @@ from grokgate.upstream.browser.profiles import resolve as resolve_fingerprint
 # Statsig constants that only the bundled simulator accepts (demo mode and tests).
 DEMO_STATSIG_HEADER_HEX = "00212b15713631b56202bc2d1ecc5e4172482506bcc04defe71e038b74f0f5d41edabb20b87e8df44a636757a2adda85b2"  # noqa: E501
 DEMO_STATSIG_SUFFIX = "grokgate-demo-suffix"
-# The xAI API's chat models (research note xai-api.md); GROKGATE_XAI_MODELS replaces the list.
+# The xAI API's chat models (docs/xai-api.md §5); GROKGATE_XAI_MODELS replaces the list.
 DEFAULT_XAI_MODELS = (
     "grok-4",
     "grok-4-fast-reasoning",
@@ -55,6 +55,7 @@ class Settings(BaseSettings):
 
     # --- client surface ---
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    admin_key: SecretStr | None = None  # operator endpoints (/admin/...); none while unset
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     keepalive_seconds: float = Field(15.0, gt=0)
     show_reasoning: bool = True
@@ -195,6 +196,16 @@ class Settings(BaseSettings):
         if len(raw) != 49:
             raise ValueError(f"statsig_header_hex must be 49 bytes, got {len(raw)}")
         return value.lower()
+
+    @field_validator("admin_key", mode="before")
+    @classmethod
+    def _admin_key(cls, value: object) -> object:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or text == "":
+            return None
+        if isinstance(text, str) and len(text) < 16:
+            raise ValueError("GROKGATE_ADMIN_KEY must be at least 16 characters")
+        return value
 
     @model_validator(mode="after")
     def _fingerprint(self) -> Settings:

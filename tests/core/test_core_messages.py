@@ -1,4 +1,5 @@
-"""flatten(): the whole history rendered into grok.com's single message (research note §3.3)."""
+"""flatten(): the whole history rendered into grok.com's single message
+(docs/grok-protocol.md §3.3)."""
 
 from __future__ import annotations
 

@@ -186,7 +186,8 @@ async def test_the_query_is_refunded_only_when_grok_never_accepted(
 
 
 async def test_a_refund_does_not_reopen_a_window_a_429_spent(h: Harness) -> None:
-    """A 429 zeroes the window until its reset (§8.5); a refund landing afterwards for another
+    """A 429 zeroes the window until its reset (docs/grok-protocol.md §8.4); a
+    refund landing afterwards for another
     request on the same window must not make it usable again before then."""
     added = await h.add("token-a-000000")
     first, lease1 = await h.pool.lease(FAST)

@@ -1,4 +1,5 @@
-"""The model registry: public ids → grok.com modeId and minimum tier (research note §10, §8.5)."""
+"""The model registry: public ids → grok.com modeId and minimum tier
+(docs/grok-protocol.md §10, §8.4)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ PY2_CHAT_MODELS: dict[str, tuple[str, Tier, bool]] = {
     "grok-4.3-beta": ("grok-420-computer-use-sa", S, False),
 }
 
-# §8.5: pool order per minimum tier; prefer_best reverses it. Basic accounts only do "fast".
+# §8.4: pool order per minimum tier; prefer_best reverses it. Basic accounts only do "fast".
 EXPECTED_ORDER: dict[str, list[Tier]] = {
     "grok-4.20-0309-non-reasoning": [B, S, H],
     "grok-4.20-0309": [S, H],

@@ -1,4 +1,5 @@
-"""rank() and score(): which accounts may serve a model now, best first (research note §8.5)."""
+"""rank() and score(): which accounts may serve a model now, best first
+(docs/grok-protocol.md §8.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""detect_tier: the tier grok.com's quota totals point to (research note §8.4, GO3 rules)."""
+"""detect_tier: the tier grok.com's quota totals point to
+(docs/grok-protocol.md §8.3, GO3 rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Token estimates with tiktoken o200k_base (research note §12), offline from the vendored file."""
+"""Token estimates with tiktoken o200k_base (docs/grok-protocol.md §11), offline from the vendored
+file."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Client helpers for the simulator's WebSocket chat gateway tests (``websockets`` asyncio
-client; frames as the gateway contract has grokgate send them)."""
+client; frames as docs/grok-protocol.md §5 has grokgate send them)."""
 
 from __future__ import annotations
 
@@ -140,7 +140,8 @@ def types(frames: list[Frame]) -> list[str]:
 
 
 def interpret(frames: list[Frame]) -> tuple[str, str, list[str]]:
-    """(answer text, reasoning, source urls) as the contract tells a client to read them."""
+    """(answer text, reasoning, source urls) as docs/grok-protocol.md §5.4 tells a client to read
+    them."""
     text = reasoning = ""
     sources: list[str] = []
     for frame in frames:
@@ -152,7 +153,7 @@ def interpret(frames: list[Frame]) -> tuple[str, str, list[str]]:
             channel = chunk["text"]["channel"]
             if channel == "CHANNEL_ASSISTANT_RESPONSE":
                 text += chunk["text"]["text"]
-            elif "ANALYSIS" in channel or "REASONING" in channel:
+            elif channel == "CHANNEL_ASSISTANT_THINKING":
                 reasoning += chunk["text"]["text"]
         elif "render_citation" in chunk:
             cite = chunk["render_citation"]

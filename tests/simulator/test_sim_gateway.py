@@ -1,5 +1,5 @@
 """The simulator's WebSocket chat gateway (``/ws/mgw/``) and ``/api/auth/session`` over real
-loopback: turns, answers equal to REST, files, recording and pings (gateway contract)."""
+loopback: turns, answers equal to REST, files, recording and pings (docs/grok-protocol.md §5)."""
 
 from __future__ import annotations
 
@@ -96,10 +96,12 @@ async def test_search_answer_equals_rest_token_for_token(sim: Sim, mode: str) ->
     thinking = [r["token"] for r in responses if "token" in r and r["isThinking"]]
     finals = [r["token"] for r in responses if "token" in r and not r["isThinking"]]
     chunks = [f["event"]["chunk"] for f in frames if f["event"]["type"] == "response.chunk"]
-    analysis = [
-        c["text"]["text"] for c in chunks if c.get("text", {}).get("channel") == "CHANNEL_ANALYSIS"
+    thinking_chunks = [
+        c["text"]["text"]
+        for c in chunks
+        if c.get("text", {}).get("channel") == "CHANNEL_ASSISTANT_THINKING"
     ]
-    assert analysis == thinking
+    assert thinking_chunks == thinking
     linked = [f" [[1]]({SEARCH_URLS[0]})" if t.startswith("<grok:render") else t for t in finals]
     assert "".join(linked) == text
 

@@ -1,5 +1,5 @@
 """The simulator's WebSocket chat gateway: handshake refusals, the ``gateway_refuse`` knob,
-injected faults and protocol violations (gateway contract)."""
+injected faults and protocol violations (docs/grok-protocol.md §5)."""
 
 from __future__ import annotations
 

@@ -47,10 +47,7 @@ def edit_body(prompt: str, assets: list[Any], aspect: str | None = None) -> dict
         "enableImageStreaming": True,
         "enableSideBySide": True,
         "sendFinalMetadata": True,
-        "temporary": True,
-        "kind": "CONVERSATION_KIND_IMAGINE",
-        "responseMetadata": {"modelConfigOverride": {"modelMap": {"imageEditModel": "imagine"}}},
-        "mediaGenInput": {"imageToImage": i2i},
+        "mediaGenInput": {"imageToImage": i2i},  # GO3's body (2026-12): no temporary, kind, ...
     }
 
 

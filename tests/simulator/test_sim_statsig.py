@@ -1,4 +1,4 @@
-"""x-statsig-id signing and verification (research §9, §9.1)."""
+"""x-statsig-id signing and verification (docs/grok-protocol.md §9.1)."""
 
 from __future__ import annotations
 

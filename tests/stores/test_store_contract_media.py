@@ -1,4 +1,5 @@
-"""The AccountStore contract for Imagine quota groups (research note §8.2), on every backend.
+"""The AccountStore contract for Imagine quota groups (docs/grok-protocol.md §8.2), on every
+backend.
 
 An Imagine group is charged nothing until grok.com's numbers are known (``quota_info``) or a 429
 spent it; a spent group serves again once its time has passed, untracked until the next read.

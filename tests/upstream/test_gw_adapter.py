@@ -1,4 +1,4 @@
-"""grok.com frames → internal events (research §4.2–§4.4)."""
+"""grok.com frames → internal events (docs/grok-protocol.md §4.2–§4.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""FrameAdapter: sources, <grok:render> replacement and in-band errors (research note §4.2-§4.4)."""
+"""FrameAdapter: sources, <grok:render> replacement and in-band errors
+(docs/grok-protocol.md §4.2-§4.6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What grok.com's failures mean (research §8.6)."""
+"""What grok.com's failures mean (docs/grok-protocol.md §8.5)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_email_domain_rejected_400_is_expired() -> None:
 
 
 def test_account_suspended_is_a_terminal_account_verdict() -> None:
-    # §8.6 lists it with the credential markers (PY2 marks the account expired); grokgate
+    # §8.5: PY2 lists it with the credential markers (PY2 marks the account expired); grokgate
     # treats a suspension as a ban. Either way the account must never be picked again.
     err = classify_http(403, _h(), '{"message":"account suspended"}')
     assert err.verdict in (Verdict.EXPIRED, Verdict.BLOCKED)

@@ -55,7 +55,7 @@ def feed(adapter: GatewayAdapter, *frames: dict[str, Any]) -> list[Any]:
     return [event for frame in frames for event in adapter.feed(frame)]
 
 
-# --- the research note's §13 (c) fixture -----------------------------------------------------
+# --- the docs/grok-protocol.md §5.7 fixture --------------------------------------------------
 
 FIXTURE_C_TEXT = """
 {"event":{"type":"conversation.attached","conversation":{"id":"conversation-1"}}}
@@ -63,15 +63,20 @@ FIXTURE_C_TEXT = """
 {"event":{"type":"response.chunk","chunk":{"text":{"text":"LESS","channel":"CHANNEL_ASSISTANT_RESPONSE"}}}}
 {"event":{"type":"response.chunk","chunk":{"text":{"text":"thought","channel":"CHANNEL_ANALYSIS"}}}}
 {"event":{"type":"response.done","response":{"id":"response-1","status":"completed"}}}
-"""  # verbatim from the research note §13 (c)
+"""  # verbatim from docs/grok-protocol.md §5.7
 FIXTURE_C = [json.loads(line) for line in FIXTURE_C_TEXT.strip().splitlines()]
 
 
 def test_research_fixture_c() -> None:
     adapter = GatewayAdapter()
     events = feed(adapter, *FIXTURE_C)
-    # reasoning that arrives after the answer began is dropped, as REST drops late thinking
-    assert events == [TextDelta("TOKEN"), TextDelta("LESS"), Finish(reason="stop")]
+    # reasoning that arrives after the answer began stays reasoning (GO3 keeps it too)
+    assert events == [
+        TextDelta("TOKEN"),
+        TextDelta("LESS"),
+        ReasoningDelta("thought"),
+        Finish(reason="stop"),
+    ]
     assert adapter.finished
     assert adapter.feed(text("late")) == []
 

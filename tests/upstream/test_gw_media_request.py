@@ -143,6 +143,7 @@ def test_rest_bodies() -> None:
     edit = edit_body("make it blue", ["f1", "f2"], "1:1")
     assert edit["modelName"] == "imagine-image-edit"
     assert "modeId" not in edit
+    assert not {"temporary", "kind", "responseMetadata"} & set(edit)  # GO3's body (2026-12)
     assert edit["mediaGenInput"]["imageToImage"] == {
         "prompt": "make it blue",
         "inputAssets": ["f1", "f2"],

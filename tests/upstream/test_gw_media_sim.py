@@ -1,5 +1,5 @@
 """GrokMediaClient against a live simulator (loopback): imagine, lite, edit, video, downloads,
-quota and the media faults of the wire contract."""
+quota and the media faults (docs/grok-protocol.md §6–§8)."""
 
 from __future__ import annotations
 
@@ -147,6 +147,26 @@ async def test_edit_with_two_inputs(media: tuple[SimState, GrokMediaClient]) -> 
     assert image.url is not None
     got = await client.download(account(), image.url, kind="image")
     assert got.data == image_bytes(str(image.image_id), 1024, 1024)
+
+
+async def test_edit_body_is_go3s(media: tuple[SimState, GrokMediaClient]) -> None:
+    """inputAssets are the uploads' fileMetadataIds; no temporary, kind or responseMetadata."""
+    state, client = media
+    await client.edit_image(account(), "make it blue", [PNG], aspect_ratio=None)
+    (edit,) = [r for r in state.chat_requests() if r.body.get("modelName")]
+    assert set(edit.body) == {
+        "modelName",
+        "message",
+        "enableImageStreaming",
+        "enableSideBySide",
+        "sendFinalMetadata",
+        "mediaGenInput",
+    }
+    (file_id,) = state.uploads  # the fileMetadataId the upload answered with
+    assert edit.body["mediaGenInput"]["imageToImage"] == {
+        "prompt": "make it blue",
+        "inputAssets": [file_id],
+    }
 
 
 async def test_edit_faults(media: tuple[SimState, GrokMediaClient]) -> None:

@@ -1,4 +1,4 @@
-"""Framing of grok.com's streamed answers (research §4.1, fixtures from §13)."""
+"""Framing of grok.com's streamed answers (docs/grok-protocol.md §4.1, fixtures from §4.7)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from grokgate.upstream.grokweb.ndjson import FrameParser, aiter_frames, parse_all
 
-# §13 (a), verbatim
+# §4.7 (a), verbatim
 FIXTURE_A = (
     'data: {"result":{"conversation":{"conversationId":"conv_1"}}}\n'
     'data: {"result":{"response":{"userResponse":{"responseId":"up_1"}}}}\n'
@@ -38,7 +38,7 @@ FRAMES_A = [
     },
 ]
 
-# §13 (b), verbatim
+# §4.7 (b), verbatim
 FIXTURE_B = (
     '{"result":{"conversation":{"conversationId":"conversation_1"}}}{"result":{"response":'
     '{"streamingVideoGenerationResponse":{"videoId":"video_1","progress":1,"videoPostId":'

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 import grokgate.upstream.grokweb.client as client_module
@@ -267,3 +270,44 @@ def test_negative_counts_read_as_zero() -> None:
 def test_unusable_answers_raise_value_error(raw: str) -> None:
     with pytest.raises(ValueError):
         parse_rate_limits(raw)
+
+
+# --- waitTimeSeconds (an exhausted mode; docs/grok-protocol.md §8.1) ----------------------
+
+
+async def test_an_exhausted_mode_carries_its_wait(sim: Sim, gw: GrokWebClient) -> None:
+    token = TOKENS["basic"]
+    sim.state.set_remaining(token, "fast", 0, reset_in=12600)
+    limits = await gw.rate_limits(account(token), "fast")
+    assert (limits.remaining_queries, limits.total_queries) == (0, 30)
+    assert limits.window_size_seconds == 86400 and limits.wait_time_seconds == 12600
+    assert (await gw.rate_limits(account(TOKENS["super"]), "auto")).wait_time_seconds is None
+
+
+def test_wait_time_seconds() -> None:
+    raw = '{"windowSizeSeconds":86400,"remainingQueries":0,"totalQueries":30,"waitTimeSeconds":'
+    assert parse_rate_limits(raw + "12600}").wait_time_seconds == 12600
+    assert parse_rate_limits(raw + '"12600.5"}').wait_time_seconds == 12600.5
+    assert parse_rate_limits(raw + "0}").wait_time_seconds == 0
+    for unusable in ("null", "-1", '"soon"', "true", "[]", "{}", "1e999"):
+        limits = parse_rate_limits(raw + unusable + "}")  # the rest of the answer still counts
+        assert limits.wait_time_seconds is None, unusable
+        assert (limits.remaining_queries, limits.total_queries) == (0, 30)
+    assert parse_rate_limits('{"remainingQueries":3}').wait_time_seconds is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=12),
+        st.lists(st.integers(), max_size=2),
+    )
+)
+def test_any_wait_value_parses_to_a_usable_wait_or_none(value: object) -> None:
+    raw = json.dumps({"remainingQueries": 0, "totalQueries": 30, "waitTimeSeconds": value})
+    wait = parse_rate_limits(raw).wait_time_seconds
+    assert wait is None or (math.isfinite(wait) and wait >= 0)

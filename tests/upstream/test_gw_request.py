@@ -1,4 +1,5 @@
-"""What grokgate sends to grok.com: cookies (§2.1), headers (§2.2) and the chat body (§3.1)."""
+"""What grokgate sends to grok.com: cookies (docs/grok-protocol.md §2.1), headers (§2.2) and the
+chat body (§3.1)."""
 
 from __future__ import annotations
 

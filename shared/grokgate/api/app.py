@@ -44,7 +44,11 @@ def routers(surface: str, settings: Settings) -> list[APIRouter]:
     if surface == "models":
         from grokgate.api.openai.models_routes import router as models_router
 
-        return [models_router]
+        if settings.admin_key is None:
+            return [models_router]
+        from grokgate.api.admin_routes import router as admin_router
+
+        return [models_router, admin_router]
     if surface == "chat":
         from grokgate.api.anthropic.routes import router as messages_router
         from grokgate.api.openai.responses_routes import router as responses_router

@@ -93,6 +93,8 @@ class Runtime(GrokParts, MediaParts):
             register_secret(proxy.get_secret_value())
         for key in settings.xai_api_keys:
             register_secret(key.get_secret_value())
+        if settings.admin_key:
+            register_secret(settings.admin_key.get_secret_value())
 
     def registry(self) -> Registry:
         """The one model registry of this configuration (grok.com models + xAI models)."""
@@ -241,19 +243,48 @@ class Runtime(GrokParts, MediaParts):
         return self._http
 
     def _statsig(self) -> Signer:
+        """The x-statsig-id signer: an external provider if configured, else the live pair
+        (the store's, seeded by the settings; synthetic ``x1:`` while there is none)."""
         if self._signer is None:
-            from grokgate.upstream.grokweb.statsig import build_signer
+            from grokgate.upstream.grokweb.statsig import ProviderSigner
+            from grokgate.upstream.grokweb.statsig_live import LiveSigner, StatsigPair
 
             s = self.settings
-            self._signer = build_signer(
-                header_hex=s.statsig_header_hex,
-                suffix=s.statsig_suffix,
-                trailer=s.statsig_trailer,
-                provider_url=s.statsig_provider_url,
-                http=self._http_client(),
-            )
-            log.info("x-statsig-id: %s", self._signer.kind)
+            seed = None
+            if s.statsig_header_hex and s.statsig_suffix is not None:
+                seed = StatsigPair(s.statsig_header_hex, s.statsig_suffix, s.statsig_trailer)
+            if s.statsig_provider_url:
+                self._signer = ProviderSigner(
+                    s.statsig_provider_url, self._http_client(), seed=seed.seed if seed else None
+                )
+                log.info("x-statsig-id: from the token provider")
+            else:
+                assert self._store is not None, "the store is built before any grok.com client"
+                self._signer = LiveSigner(self._store, seed)
+                if seed is None:
+                    log.warning(
+                        "x-statsig-id: no pair configured; the synthetic x1: value is used until "
+                        "one is set (grokgate statsig set), and grok.com may reject it"
+                    )
+                else:
+                    log.info("x-statsig-id: signed in-process (the shared pair, else the env's)")
         return self._signer
+
+    # --- what the doctor and the CLI use (the store is built first: ``await store()``) ------
+
+    def web_client(self) -> GrokWebClient:
+        """grok.com's REST client."""
+        return self._rest_client()
+
+    def grok_web(self) -> GrokWeb:
+        """The browser transport with each account's egress."""
+        return self._grok_web()
+
+    def statsig_signer(self) -> Signer:
+        return self._statsig()
+
+    def xai_client(self) -> XaiClient:
+        return self._xai_client()
 
     def _rest_client(self) -> GrokWebClient:
         if self._rest is None:

@@ -4,7 +4,7 @@ Surfaces turn image/file blocks into :class:`FileInput` (a data URI or an http(s
 client gave it). Before an account is leased, :class:`AttachmentResolver` turns each into an
 :class:`Attachment` (bytes, type, name), enforcing size and type limits with clear 400s and
 fetching remote URLs through the SSRF-guarded fetcher. The upstream client uploads the
-attachments with the account that serves the request (research note §6.4).
+attachments with the account that serves the request (docs/grok-protocol.md §6.4).
 
 Types: the bytes' magic (PNG, JPEG, GIF, WebP, PDF) wins over what the client declared. Images
 must be PNG, JPEG, GIF or WebP. Files may also be PDF, UTF-8 text (plain, Markdown, CSV, JSON)

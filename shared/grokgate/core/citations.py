@@ -1,4 +1,4 @@
-"""Inline citations → ``url_citation`` annotations (research note §4.4).
+"""Inline citations → ``url_citation`` annotations (docs/grok-protocol.md §4.4).
 
 The grok.com adapter turns each ``<grok:render ... type="render_inline_citation">`` into a
 markdown link `` [[n]](url)``. The surfaces that support annotations (Chat Completions,

@@ -2,8 +2,8 @@
 
 Every surface ends here: it has resolved the model, converted its messages into
 :class:`~grokgate.core.messages.Message` objects and its tools into a
-:class:`~grokgate.core.tools.spec.ToolSet`; this flattens the history (research note §3.3) with
-the tool instructions in front (§3.5) and gathers the files to upload (§6.4).
+:class:`~grokgate.core.tools.spec.ToolSet`; this flattens the history (docs/grok-protocol.md §3.3)
+with the tool instructions in front (§3.4) and gathers the files to upload (§6.4).
 """
 
 from __future__ import annotations

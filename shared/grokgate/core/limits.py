@@ -1,7 +1,7 @@
 """The client's output-token limit (``max_tokens``, ``max_output_tokens``).
 
-grok.com takes no length limit (research note §3.1), so grokgate enforces it on the way out:
-visible answer text is counted with the same estimator as usage (§12), and once the limit is
+grok.com takes no length limit (docs/grok-protocol.md §3.1), so grokgate enforces it on the way out:
+visible answer text is counted with the same estimator as usage (§11), and once the limit is
 reached the text is cut at that token, the answer finishes with reason ``length`` and the
 upstream stream is closed. Reasoning and tool calls are not counted.
 """

@@ -2,7 +2,8 @@
 
 Every surface (Chat Completions now; Responses and Anthropic Messages later) converts its wire
 messages into :class:`Message` objects; :func:`flatten` then renders the whole history into one
-string per research note §3.3, since grok.com takes one message per (temporary) conversation.
+string per docs/grok-protocol.md §3.3, since grok.com takes one message per (temporary)
+conversation.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _parts(message: Message) -> list[str]:
 
 
 def flatten(messages: list[Message], tool_prompt: str | None = None) -> str:
-    """The single grok.com ``message`` for a conversation (research note §3.3)."""
+    """The single grok.com ``message`` for a conversation (docs/grok-protocol.md §3.3)."""
     if not messages:
         raise InvalidRequestError("messages must be a non-empty array", param="messages")
     parts: list[str] = []

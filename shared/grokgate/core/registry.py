@@ -1,11 +1,11 @@
 """The one model registry: public model id → upstream, grok.com mode and minimum tier.
 
-The grok.com table follows research note §10 (the ids other Grok gateways expose, so clients can
-switch to grokgate without renaming models). A :class:`Registry` adds the xAI API's models (a
-configurable list, research note ``xai-api.md``): they are served by the pool's xAI API keys and
-forwarded almost unchanged. An xAI id that a grok.com model already uses is listed as
-``xai/<id>``; ``xai/<id>`` always names the xAI model. A few unlisted aliases keep the names
-other gateways use working.
+The grok.com table follows docs/grok-protocol.md §10 (the ids other Grok gateways expose, so clients
+can switch to grokgate without renaming models). A :class:`Registry` adds the xAI API's models (a
+configurable list, docs/xai-api.md §5): they are served by the pool's xAI API keys and forwarded
+almost unchanged. An xAI id that a grok.com model already uses is listed as ``xai/<id>``;
+``xai/<id>`` always names the xAI model. A few unlisted aliases keep the names other gateways use
+working.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class ModelSpec:
         return self.kind is Kind.CHAT and self.mode != "fast"
 
     def tier_order(self) -> list[Tier]:
-        """Tiers that may serve this model, in the order they should be tried (§8.5)."""
+        """Tiers that may serve this model, in the order they should be tried (§8.4)."""
         if self.is_xai:
             return [Tier.BASIC]  # xAI API keys have no tier
         tiers = [t for t in Tier if t.rank >= self.min_tier.rank and tier_has_mode(t, self.mode)]
@@ -101,7 +101,7 @@ MODELS: tuple[ModelSpec, ...] = (
     _web("grok-4.20-expert", "expert", _S, "expert mode, best account first", prefer_best=True),
     _web("grok-4.20-heavy", "heavy", _H, "heavy mode", prefer_best=True),
     _web("grok-4.3-beta", "grok-420-computer-use-sa", _S, "Grok 4.3 beta"),
-    # Imagine (research note §6, §7, §10 GO3 table: every tier may use them)
+    # Imagine (docs/grok-protocol.md §6, §7, §10: every tier may use them)
     _media("grok-imagine-image", "image", Kind.IMAGE, "Imagine text to image", max_n=10),
     _media(
         "grok-imagine-image-pro", "imagePro", Kind.IMAGE, "Imagine, quality", pro=True, max_n=10

@@ -1,4 +1,4 @@
-"""Token estimates (research note §12): grok.com reports no usage, so it is counted here.
+"""Token estimates (docs/grok-protocol.md §11): grok.com reports no usage, so it is counted here.
 
 tiktoken's ``o200k_base`` is used. Its rank file normally comes from the network on first use;
 grokgate ships the same file (``data/o200k_base.tiktoken.gz``, checked by tiktoken against its
@@ -83,7 +83,7 @@ class Usage:
 
 
 def estimate_usage(prompt: str, answer: str, reasoning: str) -> Usage:
-    """``prompt + 4`` for the prompt; answer plus reasoning for the completion (§12)."""
+    """``prompt + 4`` for the prompt; answer plus reasoning for the completion (§11)."""
     reasoning_tokens = count_tokens(reasoning)
     return Usage(
         prompt_tokens=count_tokens(prompt) + 4,

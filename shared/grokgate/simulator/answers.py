@@ -21,7 +21,7 @@ For a request ``message`` (the gateway's flattened history) and ``modeId``:
       f'type="render_inline_citation"><argument name="citation_id">0</argument>'
       f'</grok:render> {u} [sha:{h}]'
 
-  A gateway that replaces the tag by `` [[1]](url)`` (research §4.4) therefore shows::
+  A gateway that replaces the tag by `` [[1]](url)`` (docs/grok-protocol.md §4.4) therefore shows::
 
       f"Echo: [[1]](https://example.com/grok-sim/1) {u} [sha:{h}]"
 
@@ -213,7 +213,7 @@ def build_answer(message: str, mode: str, files: Sequence[AttachedFile] | None =
     )
 
 
-# NDJSON frame payloads (research §4.2, §15) ---------------------------------------------------
+# NDJSON frame payloads (docs/grok-protocol.md §4.2, §4.7) -------------------------------------
 def _resp(**fields: Any) -> dict[str, Any]:
     return {"result": {"response": fields}}
 

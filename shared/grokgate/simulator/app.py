@@ -105,7 +105,7 @@ class _Simulator:
             request.headers.get("x-statsig-id"),
             "POST",
             path,
-            self.constants,
+            self.state.statsig or self.constants,
             self.clock(),
             window_s=self.window_s,
             accept_synthetic=self.accept_synthetic,
@@ -232,15 +232,16 @@ class _Simulator:
         if not isinstance(name, str) or not name:
             return JSONResponse(err(3, "modelName: must be a non-empty string"), 400)
         window, remaining, total = self.state.quota(token, name)
-        return JSONResponse(
-            {
-                "windowSizeSeconds": window,
-                "remainingQueries": remaining,
-                "totalQueries": total,
-                "lowEffortRateLimits": None,
-                "highEffortRateLimits": None,
-            }
-        )
+        answer: dict[str, Any] = {
+            "windowSizeSeconds": window,
+            "remainingQueries": remaining,
+            "totalQueries": total,
+            "lowEffortRateLimits": None,
+            "highEffortRateLimits": None,
+        }
+        if total and not remaining:  # exhausted: when it reopens (docs/grok-protocol.md §8.1)
+            answer["waitTimeSeconds"] = self.state.wait_s(token, name)
+        return JSONResponse(answer)
 
     # control endpoints ---------------------------------------------------------------------
     async def sign(self, request: Request) -> Response:
@@ -250,7 +251,7 @@ class _Simulator:
         method = body.get("method") or "POST"
         if not isinstance(method, str):
             return JSONResponse(err(3, "method: must be a string"), status_code=400)
-        value = sign(method, body["path"], self.constants, self.clock())
+        value = sign(method, body["path"], self.state.statsig or self.constants, self.clock())
         return JSONResponse({"x-statsig-id": value})
 
     async def faults(self, request: Request) -> Response:

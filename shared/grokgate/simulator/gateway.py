@@ -1,5 +1,5 @@
-"""The WebSocket chat gateway ``/ws/mgw/`` and ``GET /api/auth/session`` (research §5, §13 (c);
-the gateway contract).
+"""The WebSocket chat gateway ``/ws/mgw/`` and ``GET /api/auth/session`` (docs/grok-protocol.md
+§5, §5.7).
 
 Handshake (``GET /ws/mgw/?uid=<userId>``, no statsig): refusals are real HTTP answers (ASGI
 ``websocket.http.response``, as in :mod:`.imagine`), checked in this order: the global
@@ -11,7 +11,8 @@ like the REST fault).
 A turn: ``session.create`` → ``session.created`` + ``conversation.attached``; then
 ``conversation.item.create`` (recorded as one ``RecordedRequest`` with method ``"WS"``) and
 ``response.create`` → the same answer as REST (:func:`.answers.build_answer`) as
-``response.chunk`` events (:func:`.gateway_frames.answer_chunks`), then ``response.done``.
+``response.chunk`` events (:func:`.gateway_frames.answer_events`, shaped by
+``SimState.gateway_variants``), then ``response.done``.
 Client frames are read while an answer is streamed, so pings are recorded live; the server
 never answers a ping. Protocol violations end the socket with an ``error`` event
 (``invalid_argument``) and a normal close. Turn faults
@@ -34,7 +35,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from .answers import build_answer
-from .gateway_frames import Message, ProtocolViolation, answer_chunks, event_type, parse_message
+from .gateway_frames import (
+    GATEWAY_VARIANTS,
+    Message,
+    ProtocolViolation,
+    answer_events,
+    event_type,
+    parse_message,
+)
 from .state import (
     MGW_PATH,
     MODES,
@@ -97,7 +105,8 @@ class _Conn:
 
 class GatewaySocket:
     """The gateway's endpoints: ``endpoint`` (a ``WebSocketRoute``), ``session`` and
-    ``control`` (``POST /__sim/gateway {"refuse": 404|403|null}``)."""
+    ``control`` (``POST /__sim/gateway {"refuse": 404|403|null}``, or ``{"variants": [..]}``
+    to set ``SimState.gateway_variants`` alone)."""
 
     def __init__(self, state: SimState, clock: Callable[[], float], token_delay: float) -> None:
         self.state = state
@@ -125,6 +134,14 @@ class GatewaySocket:
             body = json.loads(await request.body() or b"null")
         except ValueError:
             body = None
+        if isinstance(body, dict) and "variants" in body:
+            variants = body["variants"]
+            if not isinstance(variants, list) or not set(variants) <= GATEWAY_VARIANTS:
+                known = ", ".join(sorted(GATEWAY_VARIANTS))
+                return JSONResponse(err(3, f"variants: a list of {known}"), status_code=400)
+            self.state.gateway_variants = frozenset(variants)
+            if "refuse" not in body:
+                return Response(status_code=204)
         refuse = body.get("refuse") if isinstance(body, dict) else "missing"
         if refuse is not None and (type(refuse) is not int or refuse not in (404, 403)):
             return JSONResponse(err(3, "refuse: must be 404, 403 or null"), status_code=400)
@@ -318,7 +335,7 @@ class GatewaySocket:
             conn.closed = True
             await conn.ws.close(code=1000)
 
-    async def _fail(self, conn: _Conn, code: str, message: str, **extra: Any) -> None:
+    async def _fail(self, conn: _Conn, code: str | int, message: str, **extra: Any) -> None:
         error = {"code": code, "message": message, **extra}
         await self._send(conn, {"type": "error", "error": error})
         await self._close(conn)
@@ -333,8 +350,10 @@ class GatewaySocket:
         name = fault.name if fault is not None else None
         if fault is not None and name == "slow":
             await asyncio.sleep(fault.delay)
-        if name == "403_antibot":
-            return await self._fail(conn, "anti_bot", ANTI_BOT["error"]["message"])
+        variants = self.state.gateway_variants
+        if name == "403_antibot":  # §5.6: "anti_bot", or the numeric 7
+            code = 7 if "antibot_code7" in variants else "anti_bot"
+            return await self._fail(conn, code, ANTI_BOT["error"]["message"])
         if name == "inband_error":
             return await self._fail(conn, "rate_limited", "rate limited")
         response_id = str(uuid.uuid4())
@@ -359,13 +378,13 @@ class GatewaySocket:
         await self._send(conn, created)
         stop_after = fault.after if fault is not None and name in ("cut", "truncate") else None
         sent = 0
-        for chunk, paced in answer_chunks(build_answer(prompt, mode, files)):
+        answer = build_answer(prompt, mode, files)
+        for event, paced in answer_events(answer, response_id, variants):
             if stop_after is not None and sent >= stop_after:
                 return await self._stop(conn, name, sent)
             if paced and self.token_delay > 0:
                 await asyncio.sleep(self.token_delay)
-            chunk_event = {"type": "response.chunk", "response_id": response_id, "chunk": chunk}
-            await self._send(conn, chunk_event)
+            await self._send(conn, event)
             sent += 1
         if stop_after is not None and sent >= stop_after:
             return await self._stop(conn, name, sent)

@@ -1,13 +1,23 @@
 """Frames of the simulator's WebSocket chat gateway (see :mod:`.gateway`): parsing a client's
-``conversation.item.create`` and turning an :class:`.answers.Answer` into ``response.chunk``
-payloads (thinking tokens on ``CHANNEL_ANALYSIS``, one ``tool_result`` with the search results,
-final tokens on ``CHANNEL_ASSISTANT_RESPONSE`` with the render tag as a ``render_citation``).
+``conversation.item.create`` and turning an :class:`.answers.Answer` into server events
+(docs/grok-protocol.md §5.4, §5.5): ``response.chunk`` events with the thinking tokens on
+``CHANNEL_ASSISTANT_THINKING``, one ``tool_result`` with the search results, and the final tokens
+on ``CHANNEL_ASSISTANT_RESPONSE`` with the render tag as a ``render_citation``.
+
+``SimState.gateway_variants`` (:data:`GATEWAY_VARIANTS`) changes the shape, as other builds of
+grok.com send it: ``notetaker`` adds a ``CHANNEL_NOTETAKER_HEADER`` chunk first and a
+``CHANNEL_NOTETAKER_SUMMARY`` chunk after the final tokens (neither is answer nor reasoning);
+``late_reasoning`` adds :data:`LATE_THINKING` as reasoning right after the first final token (a
+mode that thinks only); ``reasoning_text`` sends every reasoning token as a
+``response.reasoning_text.delta`` event ``{"delta"}`` instead of a chunk; ``antibot_code7`` makes
+the ``403_antibot`` turn fault's ``error`` event carry the numeric code ``7`` (with the anti-bot
+message) instead of ``"anti_bot"``.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,16 +25,24 @@ from .answers import SEARCH_URLS, Answer
 
 __all__ = [
     "ANSWER_CHANNEL",
-    "REASONING_CHANNEL",
+    "GATEWAY_VARIANTS",
+    "LATE_THINKING",
+    "NOTETAKER_CHANNELS",
+    "NOTETAKER_TEXTS",
+    "THINKING_CHANNEL",
     "Message",
     "ProtocolViolation",
-    "answer_chunks",
+    "answer_events",
     "event_type",
     "parse_message",
 ]
 
-ANSWER_CHANNEL = "CHANNEL_ASSISTANT_RESPONSE"
-REASONING_CHANNEL = "CHANNEL_ANALYSIS"
+ANSWER_CHANNEL = "CHANNEL_ASSISTANT_RESPONSE"  # 1
+THINKING_CHANNEL = "CHANNEL_ASSISTANT_THINKING"  # 2
+NOTETAKER_CHANNELS = ("CHANNEL_NOTETAKER_HEADER", "CHANNEL_NOTETAKER_SUMMARY")  # 3, 4
+NOTETAKER_TEXTS = ("Notes on this chat", "The user asked for an echo of their message.")
+LATE_THINKING = "Checking the answer once more."
+GATEWAY_VARIANTS = frozenset({"notetaker", "late_reasoning", "reasoning_text", "antibot_code7"})
 
 
 class ProtocolViolation(Exception):
@@ -87,17 +105,38 @@ def parse_message(event: dict[str, Any]) -> Message:
     return Message("".join(texts), mentions, _ids(item, "item"), _ids(event, "event"))
 
 
-def answer_chunks(answer: Answer) -> Iterator[tuple[dict[str, Any], bool]]:
-    """``response.chunk`` payloads of an answer, each with whether ``token_delay`` precedes it
-    (text and citation chunks, i.e. what REST streams as token frames)."""
+def answer_events(
+    answer: Answer, response_id: str, variants: Collection[str] = ()
+) -> Iterator[tuple[dict[str, Any], bool]]:
+    """The server events of an answer (see the module docstring for ``variants``), each with
+    whether ``token_delay`` precedes it (text, reasoning and citation events, i.e. what REST
+    streams as token frames)."""
+
+    def chunk(payload: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "response.chunk", "response_id": response_id, "chunk": payload}
+
+    def text(token: str, channel: str) -> dict[str, Any]:
+        return chunk({"text": {"text": token, "channel": channel}})
+
+    def thinking(token: str) -> dict[str, Any]:
+        if "reasoning_text" in variants:
+            return {"type": "response.reasoning_text.delta", "delta": token}
+        return text(token, THINKING_CHANNEL)
+
+    if "notetaker" in variants:
+        yield text(NOTETAKER_TEXTS[0], NOTETAKER_CHANNELS[0]), True
     for token in answer.thinking:
-        yield {"text": {"text": token, "channel": REASONING_CHANNEL}}, True
+        yield thinking(token), True
     if answer.search is not None:
         pages = [
             {"url": r["url"], "title": r["title"], "snippet": r["preview"]} for r in answer.search
         ]
         tool_id = f"sim-search-{uuid.uuid4().hex[:12]}"
-        yield {"tool_result": {"tool_call_id": tool_id, "web_search": {"webpages": pages}}}, False
+        yield (
+            chunk({"tool_result": {"tool_call_id": tool_id, "web_search": {"webpages": pages}}}),
+            False,
+        )
+    late = "late_reasoning" in variants and bool(answer.thinking)
     for i, token in enumerate(answer.final):
         if i == answer.card_token_index:
             citation = {
@@ -106,6 +145,10 @@ def answer_chunks(answer: Answer) -> Iterator[tuple[dict[str, Any], bool]]:
                 "url": SEARCH_URLS[0],
                 "citation_id": "1",
             }
-            yield {"render_citation": citation}, True
+            yield chunk({"render_citation": citation}), True
         else:
-            yield {"text": {"text": token, "channel": ANSWER_CHANNEL}}, True
+            yield text(token, ANSWER_CHANNEL), True
+        if late and i == 0:
+            yield thinking(LATE_THINKING), True
+    if "notetaker" in variants:
+        yield text(NOTETAKER_TEXTS[1], NOTETAKER_CHANNELS[1]), True

@@ -1,4 +1,4 @@
-"""The imagine WebSocket ``GET /ws/imagine/listen`` (research §6.1, media contract §1).
+"""The imagine WebSocket ``GET /ws/imagine/listen`` (docs/grok-protocol.md §6.1).
 
 Handshake: the account's ``sso``/``sso-rw`` cookies (no statsig). Refusals are real HTTP
 responses to the upgrade (ASGI ``websocket.http.response``, which uvicorn supports): 401 with

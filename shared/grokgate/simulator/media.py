@@ -1,4 +1,4 @@
-"""Media HTTP endpoints of the simulator (research §6.2–§6.5, §7, §8.2; media contract §2–§6).
+"""Media HTTP endpoints of the simulator (docs/grok-protocol.md §6.2–§6.5, §7, §8.2).
 
 * ``POST /rest/app-chat/conversations/new`` with ``modelName`` and no ``modeId``:
   :meth:`MediaHandlers.plan` validates an image edit (``imagine-image-edit``, GO3
@@ -116,6 +116,9 @@ class MediaHandlers:
         return _bad(f"modelName: unknown media model {name!r}")
 
     def _edit_plan(self, token: str, body: dict[str, Any]) -> Plan | Response:
+        """GO3's edit: ``inputAssets`` are the uploads' ``fileMetadataId``s (never URLs); the
+        body needs no ``temporary``, ``kind`` or ``responseMetadata`` (GO3 sends none, 2026-12)
+        and they change nothing when sent."""
         i2i = _dict(_dict(body.get("mediaGenInput")).get("imageToImage"))
         prompt, assets = _text(i2i.get("prompt")), i2i.get("inputAssets")
         aspect = i2i.get("aspectRatio", "1:1")

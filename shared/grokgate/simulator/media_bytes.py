@@ -1,4 +1,4 @@
-"""Deterministic media bytes of the simulator (research note §6, §7; media contract §7).
+"""Deterministic media bytes of the simulator (docs/grok-protocol.md §6.5, §7.3).
 
 * :func:`jpeg` is a tiny *baseline* JPEG encoder (JFIF, 3 components, no subsampling, 8×8
   blocks that are each one flat colour, so every block is a DC coefficient plus an end-of-block

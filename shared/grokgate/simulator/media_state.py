@@ -1,8 +1,8 @@
 """Media state of the simulator (``SimState.media``): imagine quotas, media faults, generated
 assets, media posts and a log of media requests. Thread-safe (its own lock).
 
-Imagine quotas (``POST /rest/media/imagine/quota_info``, research §8.2), per tier and per
-86400 s window; ``None`` means "not counted" (the key answers ``null`` and never runs out):
+Imagine quotas (``POST /rest/media/imagine/quota_info``, docs/grok-protocol.md §8.2), per tier and
+per 86400 s window; ``None`` means "not counted" (the key answers ``null`` and never runs out):
 
 ==========  =====  ========  =========  =====  =========
 tier        image  imagePro  imageEdit  video  video720p

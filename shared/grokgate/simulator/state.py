@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .media_state import SimMedia
 
@@ -54,7 +54,8 @@ Tier = Literal["basic", "super", "heavy"]
 TIERS: tuple[str, ...] = ("basic", "super", "heavy")
 MODES: tuple[str, ...] = ("auto", "fast", "expert", "heavy", "grok-420-computer-use-sa")
 
-# tier -> (quota per mode, window seconds); research §8.4. A tier may use exactly these modes.
+# tier -> (quota per mode, window seconds); docs/grok-protocol.md §8.3. A tier may use exactly
+# these modes.
 TIER_QUOTAS: dict[str, tuple[dict[str, int], int]] = {
     "basic": ({"fast": 30}, 86400),
     "super": (
@@ -82,21 +83,7 @@ Fault = Literal[
     "truncate",  # normal stream, clean EOF after `after` frames
     "slow",  # sleep `delay` seconds, then answer normally
 ]
-FAULTS: tuple[str, ...] = (
-    "401",
-    "403_cf",
-    "403_antibot",
-    "403_blocked",
-    "429",
-    "500",
-    "502",
-    "503",
-    "inband_error",
-    "inband_response_error",
-    "cut",
-    "truncate",
-    "slow",
-)
+FAULTS: tuple[str, ...] = get_args(Fault)
 
 
 def mask_token(token: str) -> str:
@@ -181,6 +168,11 @@ class SimState:
         self.media = SimMedia(self)  # imagine/edit/video state, see media_state
         # every gateway handshake is refused with this status (404 or 403); reset() clears it
         self.gateway_refuse: int | None = None
+        # how the gateway shapes its answers (.gateway_frames.GATEWAY_VARIANTS); reset() clears it
+        self.gateway_variants: frozenset[str] = frozenset()
+        # the x-statsig-id pair grok.com accepts now (a new web build rotates it); None: the
+        # app's own constants. reset() goes back to those
+        self.statsig: Any = None
 
     # accounts -----------------------------------------------------------------------------
     def add_account(
@@ -333,13 +325,26 @@ class SimState:
             total = TIER_QUOTAS[account.tier][0][mode]
             return account.window_s, account.remaining[mode], total
 
-    def set_remaining(self, token: str, mode: str, remaining: int) -> None:
-        """Test helper: force the remaining count of one mode (window keeps running)."""
+    def wait_s(self, token: str, mode: str) -> int:
+        """Seconds until ``mode``'s window reopens (a window not running yet: a whole window)."""
+        now = self.clock()
+        with self._lock:
+            account = self.accounts[token]
+            reset_at = account.reset_at.get(mode, 0.0)
+            return max(1, math.ceil(reset_at - now)) if reset_at else account.window_s
+
+    def set_remaining(
+        self, token: str, mode: str, remaining: int, *, reset_in: float | None = None
+    ) -> None:
+        """Test helper: force the remaining count of one mode (window keeps running; with
+        ``reset_in``, it now reopens that many seconds from now)."""
         with self._lock:
             account = self.accounts[token]
             if not account.can_use(mode):
                 raise ValueError(f"tier {account.tier} cannot use mode {mode}")
             account.remaining[mode] = remaining
+            if reset_in is not None:
+                account.reset_at[mode] = self.clock() + reset_in
 
     # housekeeping -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -352,6 +357,8 @@ class SimState:
             self.uploads.clear()
             self.max_upload_bytes = MAX_UPLOAD_BYTES
             self.gateway_refuse = None
+            self.gateway_variants = frozenset()
+            self.statsig = None
             for account in self.accounts.values():
                 account.blocked = False
                 quotas = TIER_QUOTAS[account.tier][0]

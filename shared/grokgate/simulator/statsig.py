@@ -1,6 +1,6 @@
 """The 70-byte ``x-statsig-id`` token that grok.com checks on its REST calls.
 
-Layout before masking (research §9 / §9.1)::
+Layout before masking (docs/grok-protocol.md §9.1)::
 
     header[0:49] ‖ counter:uint32-LE ‖ sha256(f"{METHOD}!{path}!{counter}{suffix}")[:16] ‖ trailer
 
@@ -10,7 +10,7 @@ with that key. The result is standard base64 with the ``=`` padding stripped.
 
 The method is upper-cased before hashing, as a browser's ``fetch`` does for ``POST``/``GET``.
 
-A "synthetic" value (the older SDK-failure fallback, research §9 item 2) is
+A "synthetic" value (the older SDK-failure fallback, §9.4) is
 ``base64("x1:" + <error text>)``; :func:`verify` accepts it only when asked to.
 """
 

@@ -1,4 +1,4 @@
-"""The simulator's "model" for prompts that offer tools (research note §3.5).
+"""The simulator's "model" for prompts that offer tools (docs/grok-protocol.md §3.4).
 
 grok.com has no function calling; the gateway describes the tools in a ``[system]:`` block at the
 start of the message and expects a ``<tool_calls>`` block back. This module reads that block

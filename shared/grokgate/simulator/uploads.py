@@ -1,6 +1,6 @@
 """Upload v2 of the simulator, and test helpers that serve files and redirects.
 
-* ``POST /http/upload-file-v2/direct`` (research note §6.4): needs the account's ``sso`` and
+* ``POST /http/upload-file-v2/direct`` (docs/grok-protocol.md §6.4): needs the account's ``sso`` and
   ``sso-rw`` cookies (401 otherwise; no statsig, the browser sends none), takes the multipart
   part ``file`` and answers ``{"uploadId", "terminalError": null, "fileMetadata":
   {"fileMetadataId", "fileId", "fileUri": "users/<uid>/<id>/content"}}``. An empty file, or one

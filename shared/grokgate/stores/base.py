@@ -53,7 +53,7 @@ class Acquired:
 
 
 def normalise_token(raw: str) -> str:
-    """The SSO value as grok.com expects it (research note §2.1).
+    """The SSO value as grok.com expects it (docs/grok-protocol.md §2.1).
 
     Strips a leading ``sso=``, anything after the first ``;``, zero-width characters and
     surrounding space, and maps unicode dashes to ``-``.

@@ -4,7 +4,7 @@ Taking a slot is one conditional ``UpdateItem`` (status, cooldown, ``size(leases
 max_inflight``, quota ≥ 1) that adds the lease and spends the query; giving it back is one
 ``UpdateItem`` that removes the lease and applies the feedback. ``ALL_NEW`` keeps the caller's
 snapshot fresh and ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` says why a lease was refused
-without another read (research note serverless-notes "DynamoDB for a pool").
+without another read (docs/serverless.md §5).
 
 DynamoDB cannot multiply, so health is computed from the caller's copy of the account (the
 ``hint``): concurrent health updates are last-writer-wins, which a heuristic score tolerates.

@@ -1,5 +1,4 @@
-"""Media in an S3 bucket, handed to clients as presigned GET URLs (research note serverless-notes
-"S3 presigned URLs").
+"""Media in an S3 bucket, handed to clients as presigned GET URLs (docs/serverless.md §6).
 
 A presigned URL dies with the credentials that signed it, and Lambda's role credentials are
 short-lived: :meth:`S3MediaStore.url` signs again on every call (no network: signing is local)

@@ -2,8 +2,8 @@
 
 An account carries its leases (lease id → expiry) inside its own record, so taking a slot is one
 atomic write on one item in every backend; ``inflight`` is the number of leases held. Quotas are
-per grok.com mode (research note §8.1, §8.4): what remains, out of what, in which window, and
-when an exhausted window is assumed to refill.
+per grok.com mode (docs/grok-protocol.md §8.1, §8.3): what remains, out of what, in which window,
+and when an exhausted window is assumed to refill.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ _TIER_RANK = {Tier.BASIC: 0, Tier.SUPER: 1, Tier.HEAVY: 2}
 
 COMPUTER_USE = "grok-420-computer-use-sa"  # the Grok 4.3 beta mode ("grok_4_3" in PY2's table)
 
-# Quota per mode and the window it is counted in, per tier (research note §8.4). A tier may use
-# exactly the modes it has a quota for: basic is fast-only.
+# Quota per mode and the window it is counted in, per tier (docs/grok-protocol.md §8.3). A tier
+# may use exactly the modes it has a quota for: basic is fast-only.
 DEFAULT_QUOTAS: dict[Tier, tuple[dict[str, int], float]] = {
     Tier.BASIC: ({"fast": 30}, 86400.0),
     Tier.SUPER: ({"auto": 50, "fast": 140, "expert": 50, COMPUTER_USE: 50}, 7200.0),
@@ -42,8 +42,8 @@ DEFAULT_QUOTAS: dict[Tier, tuple[dict[str, int], float]] = {
 TIER_MODES: dict[Tier, frozenset[str]] = {t: frozenset(q) for t, (q, _) in DEFAULT_QUOTAS.items()}
 ALL_MODES: tuple[str, ...] = ("auto", "fast", "expert", "heavy", COMPUTER_USE)
 
-# grok.com's Imagine quota groups (research note §8.2, ``quota_info``): every tier may use them,
-# and a window is only tracked once grok.com reported it (quota_info) or refused with a 429;
+# grok.com's Imagine quota groups (docs/grok-protocol.md §8.2, ``quota_info``): every tier may use
+# them, and a window is only tracked once grok.com reported it (quota_info) or refused with a 429;
 # until then an Imagine request is charged nothing (grok.com's numbers are unknown).
 MEDIA_MODES: frozenset[str] = frozenset({"image", "imagePro", "imageEdit", "video"})
 MEDIA_WINDOW_SECONDS = 86400.0
@@ -59,7 +59,7 @@ def tier_has_mode(tier: Tier, mode: str) -> bool:
     return mode in MEDIA_MODES or mode in TIER_MODES[tier]
 
 
-# AUTO requests fall back to the FAST and then the EXPERT window when AUTO is spent (§8.5).
+# AUTO requests fall back to the FAST and then the EXPERT window when AUTO is spent (§8.4).
 _WINDOWS: dict[str, tuple[str, ...]] = {"auto": ("auto", "fast", "expert")}
 
 

@@ -7,7 +7,15 @@ import json
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from grokgate.api.openai.render import Answer, collect, stream_chunks
-from grokgate.events import Event, Finish, SearchSource, Sources, TextDelta, ToolCall
+from grokgate.events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    SearchSource,
+    Sources,
+    TextDelta,
+    ToolCall,
+)
 from tests.support import scripted
 
 CALL = ToolCall("call_0123456789abcdef01234567", "get_weather", '{"city":"Paris"}')
@@ -96,3 +104,26 @@ async def test_length_finish() -> None:
         Answer(model="m", prompt="p"), scripted([TextDelta("a b"), Finish(reason="length")])
     )
     assert out.choices[0].finish_reason == "length"
+
+
+async def test_reasoning_after_the_text_stays_reasoning_in_order() -> None:
+    events: list[Event] = [
+        ReasoningDelta("a"),
+        TextDelta("b"),
+        ReasoningDelta("c"),
+        TextDelta("d"),
+        Finish(),
+    ]
+    data = await chunks(Answer(model="m", prompt="p"), events)
+    parsed = [ChatCompletionChunk.model_validate(c) for c in data]
+    deltas = [(c.choices[0].delta.model_extra or {}, c.choices[0].delta) for c in parsed[1:-2]]
+    assert [(extra.get("reasoning_content"), d.content) for extra, d in deltas] == [
+        ("a", None),
+        (None, "b"),
+        ("c", None),
+        (None, "d"),
+    ]
+    out = await collect(Answer(model="m", prompt="p"), scripted(events))
+    message = ChatCompletion.model_validate(out.model_dump(mode="json")).choices[0].message
+    assert message.content == "bd"
+    assert (message.model_extra or {})["reasoning_content"] == "ac"

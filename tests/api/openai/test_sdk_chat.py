@@ -51,7 +51,7 @@ def test_non_stream_chat_with_reasoning(gateway: str, sim: Sim) -> None:
     details = out.usage.completion_tokens_details
     assert details is not None and details.reasoning_tokens > 0
     assert out.usage.total_tokens == out.usage.prompt_tokens + out.usage.completion_tokens
-    # what grok.com received: the §3.1 body with the model's mode
+    # what grok.com received: the docs/grok-protocol.md §3.1 body with the model's mode
     body = sim.state.chat_requests()[-1].body
     assert body["modeId"] == "auto"
     assert body["message"] == "[user]: Hello there"

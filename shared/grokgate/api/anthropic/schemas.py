@@ -179,7 +179,8 @@ class CountTokensRequest(_In):
 
 
 class MessagesRequest(CountTokensRequest):
-    """``POST /v1/messages``. Sampling options are accepted but grok.com takes none (§3.1)."""
+    """``POST /v1/messages``. Sampling options are accepted but grok.com takes none
+    (docs/grok-protocol.md §3.1)."""
 
     max_tokens: int = Field(ge=1)
     stream: bool = False

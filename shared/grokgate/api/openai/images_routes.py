@@ -30,7 +30,7 @@ from grokgate.core.media.images import ImageAnswer, ImageRequest
 from grokgate.core.registry import Kind, ModelSpec, Registry
 from grokgate.errors import InvalidRequestError
 
-MAX_EDIT_IMAGES = 8  # grok.com's edit takes 1–8 pictures (research note §6.3)
+MAX_EDIT_IMAGES = 8  # grok.com's edit takes 1–8 pictures (docs/grok-protocol.md §6.3)
 _ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 429, 502, 503)}
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])

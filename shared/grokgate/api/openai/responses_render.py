@@ -152,7 +152,7 @@ class ResponseBuilder:
             for i in self.items
             if i.call is not None
         ]
-        if calls:  # tool-call answers count the JSON of the calls (research note §12)
+        if calls:  # tool-call answers count the JSON of the calls (docs/grok-protocol.md §11)
             text += json.dumps(calls, ensure_ascii=False)
         reasoning = "".join(i.text for i in self.items if i.kind == "reasoning")
         u = estimate_usage(self.prompt, text, reasoning)

@@ -69,7 +69,8 @@ class StreamOptions(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """Accepts every OpenAI parameter; those grok.com has no equivalent for are ignored (§3.1)."""
+    """Accepts every OpenAI parameter; those grok.com has no equivalent for are ignored
+    (docs/grok-protocol.md §3.1)."""
 
     model_config = ConfigDict(extra="allow")
 

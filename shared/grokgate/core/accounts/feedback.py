@@ -1,4 +1,5 @@
-"""What an upstream outcome teaches the pool about the account (research note §8.5, §8.6)."""
+"""What an upstream outcome teaches the pool about the account
+(docs/grok-protocol.md §8.4, §8.5)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from grokgate.stores.transitions import Feedback
 SUCCESS_BONUS = 0.12
 _DEAD = {Verdict.EXPIRED: Status.EXPIRED, Verdict.BLOCKED: Status.DISABLED}
 
-# Health multipliers per verdict (§8.5); 1.0 means the account is not to blame.
+# Health multipliers per verdict (§8.4); 1.0 means the account is not to blame.
 HEALTH: dict[Verdict, float] = {
     Verdict.EXPIRED: 0.55,
     Verdict.BLOCKED: 0.25,

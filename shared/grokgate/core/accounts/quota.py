@@ -1,11 +1,13 @@
-"""Quotas read from grok.com (``/rest/rate-limits``, research note §8.1, §8.5) into the store.
+"""Quotas read from grok.com (``/rest/rate-limits``, docs/grok-protocol.md §8.1, §8.4) into the
+store.
 
 :meth:`QuotaSync.refresh` reads every mode of an account, replaces its quota map and sets the
-tier the totals point to; :meth:`QuotaSync.sync_mode` re-reads one mode. The pool calls the
-``schedule_*`` methods after a request: they run those reads in background tasks, throttled
-(one mode at most every ``sync_seconds``, a full refresh at most every ``refresh_seconds``) and
-deduplicated, and never raise. A 401 on the read marks the account expired, a block disables it;
-any other failure leaves the store as it was.
+tier the totals point to; :meth:`QuotaSync.sync_mode` re-reads one mode. A mode grok.com says
+is exhausted reopens after its ``waitTimeSeconds`` (§8.1), else after its window.
+The pool calls the ``schedule_*`` methods after a request: they run those reads in background
+tasks, throttled (one mode at most every ``sync_seconds``, a full refresh at most every
+``refresh_seconds``) and deduplicated, and never raise. A 401 on the read marks the account
+expired, a block disables it; any other failure leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = ["QuotaFetcher", "QuotaSync", "RefreshOutcome"]
 log = get_logger("quota")
 
 _REFRESH = "*"  # the task key's mode slot for a full refresh
+_MAX_WAIT = 86400.0  # no waitTimeSeconds benches a mode for longer than a day (or its window)
 
 
 class QuotaFetcher(Protocol):
@@ -146,6 +149,16 @@ class QuotaSync:
         if total < 1:
             return None
         window = limits.window_size_seconds
+        wait = limits.wait_time_seconds
+        if remaining < 1 and wait is not None:  # grok's own time until the window reopens
+            return ModeQuota(
+                remaining=0,
+                total=total,
+                window=window,
+                reset_at=now + min(wait, max(window, _MAX_WAIT)),
+                synced_at=now,
+                source=QuotaSource.UPSTREAM,
+            )
         if _held_by_a_429(stored, now):  # grok's Retry-After stands, whatever the count says
             assert stored is not None
             return stored.model_copy(update={"total": total, "window": window, "synced_at": now})

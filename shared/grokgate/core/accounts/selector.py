@@ -1,4 +1,5 @@
-"""The one account selector: which accounts may serve a model, best first (research note §8.5)."""
+"""The one account selector: which accounts may serve a model, best first
+(docs/grok-protocol.md §8.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An account's tier from the quota totals grok.com reports (research note §8.4, GO3 rules).
+"""An account's tier from the quota totals grok.com reports (docs/grok-protocol.md §8.3, GO3 rules).
 
 ``auto`` total 7 or 20 → basic, 50 → super, 150 → heavy; ``fast`` total 30 → basic,
 140 → super, 400 → heavy; any ``heavy`` total → heavy. When the signals disagree the lower tier

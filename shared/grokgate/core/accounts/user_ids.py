@@ -1,8 +1,8 @@
 """grok.com user ids (the WebSocket gateway's ``uid``), learnt once per account and kept.
 
 The id comes from the account record when a previous lookup stored it; otherwise from
-``GET /api/auth/session`` (research note §5), after which it is written to the record (every
-instance then reads it from the store) and cached in this process.
+``GET /api/auth/session`` (docs/grok-protocol.md §5.1), after which it is written to the record
+(every instance then reads it from the store) and cached in this process.
 """
 
 from __future__ import annotations

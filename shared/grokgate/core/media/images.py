@@ -29,7 +29,8 @@ from grokgate.upstream.grokweb.media_types import Downloaded, GeneratedImage
 Format = Literal["url", "b64_json"]
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
-# OpenAI sizes and ratios → grok's aspect ratios (research note §6.1; GO3's extra ratios too)
+# OpenAI sizes and ratios → grok's aspect ratios (docs/grok-protocol.md §6.1; GO3's extra
+# ratios too)
 _SIZES = {
     "1280x720": "16:9",
     "720x1280": "9:16",

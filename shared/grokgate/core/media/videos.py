@@ -28,7 +28,7 @@ from grokgate.upstream.files import Attachment
 
 log = get_logger("videos")
 
-# OpenAI sizes → (aspect ratio, resolution) (research note §7)
+# OpenAI sizes → (aspect ratio, resolution) (docs/grok-protocol.md §7.1)
 SIZES: dict[str, tuple[str, str]] = {
     "720x1280": ("9:16", "720p"),
     "1280x720": ("16:9", "720p"),

@@ -1,4 +1,4 @@
-"""Prompt-emulated tool calling (research note §3.5), once for every surface.
+"""Prompt-emulated tool calling (docs/grok-protocol.md §3.4), once for every surface.
 
 ``spec``: the tools and ``tool_choice`` a request carries; ``prompt``: the instruction block that
 goes in front of the flattened conversation; ``xml``: the ``<tool_calls>`` format, rendered (for

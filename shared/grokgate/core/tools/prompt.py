@@ -1,4 +1,4 @@
-"""The tool instruction block put in front of the conversation (research note §3.5).
+"""The tool instruction block put in front of the conversation (docs/grok-protocol.md §3.4).
 
 grok.com has no function-calling API, so the tools are described in text and the model is told
 to answer with exactly one ``<tool_calls>`` block when it wants to call them.

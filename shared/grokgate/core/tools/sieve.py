@@ -1,7 +1,8 @@
 """The tool sieve: plain text goes through, a ``<tool_calls>`` block becomes ToolCall events.
 
-One :class:`ToolSieve` per answer (research note §3.5). Text is released as soon as it cannot be
-the start of a tool-call block; the only text held back is a tail that may still become one:
+One :class:`ToolSieve` per answer (docs/grok-protocol.md §3.4). Text is released as soon as it
+cannot be the start of a tool-call block; the only text held back is a tail that may still become
+one:
 
 * a proper prefix of ``<tool_calls>`` (``<``, ``<to``, ``<tool_ca`` ...), and
 * a markdown fence that may introduce the block: ``` ` ```, ``` `` ```, ```` ``` ````, then

@@ -1,4 +1,4 @@
-"""The tool sieve applied to an event stream (research note §3.5).
+"""The tool sieve applied to an event stream (docs/grok-protocol.md §3.4).
 
 Answer text goes through one :class:`~grokgate.core.tools.sieve.ToolSieve`; every other event
 (reasoning, sources, ``Served``...) passes through in order. At ``Finish`` the sieve releases what

@@ -1,4 +1,4 @@
-"""The ``<tool_calls>`` text format of research note §3.5.
+"""The ``<tool_calls>`` text format of docs/grok-protocol.md §3.4.
 
 :func:`render_calls` writes calls back into a flattened history (an assistant turn that called
 tools). Parsing answers lives here too (:func:`parse_calls`), so the format is defined once.

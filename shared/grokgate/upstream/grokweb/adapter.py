@@ -1,4 +1,4 @@
-"""grok.com NDJSON frames → internal events (research note §4.2–§4.4).
+"""grok.com NDJSON frames → internal events (docs/grok-protocol.md §4.2–§4.6).
 
 One :class:`FrameAdapter` per answer. It splits thinking from final text, turns server-side tool
 cards into reasoning lines, replaces ``<grok:render>`` tags using the cards seen so far (inline

@@ -1,4 +1,4 @@
-"""Media URLs of grok.com and their downloads (research note §2.2, §6.5; media contract "Hosts").
+"""Media URLs of grok.com and their downloads (docs/grok-protocol.md §2.3, §6.5).
 
 grok.com names its files either by a relative path (``users/<uid>/generated/<id>/image.jpg``) or
 by an absolute ``https://assets.grok.com/<path>``; both map to ``<assets_url>/<path>``, which
@@ -98,7 +98,7 @@ def _safe_path(path: str) -> bool:
 
 
 def download_headers(kind: Kind, *, fingerprint: Fingerprint, cookie: str | None) -> dict[str, str]:
-    """The browser's headers for opening a media file (§2.2): a navigation, not a fetch (no
+    """The browser's headers for opening a media file (§2.3): a navigation, not a fetch (no
     Origin, no JSON type, no app headers), with cookies only when given (asset host)."""
     return navigate_headers(accept=_ACCEPT[kind], fingerprint=fingerprint, cookie=cookie)
 

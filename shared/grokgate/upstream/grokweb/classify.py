@@ -1,4 +1,4 @@
-"""What grok.com's failures mean (research note §8.6), as errors of grokgate's one tree.
+"""What grok.com's failures mean (docs/grok-protocol.md §8.5), as errors of grokgate's one tree.
 
 Every upstream failure becomes an :class:`~grokgate.errors.UpstreamError` whose ``verdict`` tells
 the pool what happened to the account, and whose message is safe to show a client (no body HTML,
@@ -79,6 +79,11 @@ def _credential_verdict(text: str) -> Verdict | None:
     if any(m in low for m in _CREDENTIAL_MARKERS):
         return Verdict.EXPIRED
     return None
+
+
+def account_verdict(message: str) -> Verdict | None:
+    """BLOCKED or EXPIRED when an upstream message names a blocked or dead account (§8.5)."""
+    return _credential_verdict(message)
 
 
 def _anti_bot(text: str) -> bool:

@@ -1,4 +1,4 @@
-"""grok.com web chat over the WebSocket gateway ("mgw"; research note §5, gateway contract).
+"""grok.com web chat over the WebSocket gateway ("mgw"; docs/grok-protocol.md §5).
 
 :class:`GrokGatewayClient` is the second chat transport next to the REST
 :class:`~grokgate.upstream.grokweb.client.GrokWebClient`, with the same ``chat()`` and the same

@@ -1,14 +1,18 @@
-"""grok.com WebSocket gateway ("mgw") frames → internal events (research note §5; gateway
-contract).
+"""grok.com WebSocket gateway ("mgw") frames → internal events (docs/grok-protocol.md §5).
 
 One :class:`GatewayAdapter` per answer, fed every server frame after the session was set up. It
 produces the same events as the REST :class:`~grokgate.upstream.grokweb.adapter.FrameAdapter`
-for the same answer: text chunks on ``CHANNEL_ASSISTANT_RESPONSE`` are answer text, chunks on an
-``ANALYSIS`` / ``REASONING`` channel are reasoning (dropped once the answer began, as REST does),
-tool usage cards become reasoning lines, ``render_citation`` chunks become inline
-`` [[n]](url)`` citations and tool results become deduplicated :class:`Sources`. ``response.done``
-ends the answer; error frames, in-band stream errors, ``session.ended`` and any status but
-``completed`` raise :class:`~grokgate.errors.UpstreamError` with a verdict.
+for the same answer. Text chunks are read by their channel (§5.5; the enum's
+names on the wire, its numbers accepted too): ``CHANNEL_ASSISTANT_RESPONSE`` (1) is answer text,
+``CHANNEL_ASSISTANT_THINKING`` (2) is reasoning, the notetaker channels (3, 4) are neither and
+are dropped. A channel the enum does not name is reasoning when it contains ``ANALYSIS`` or
+``REASONING`` (GO3's older reading) and dropped otherwise. Reasoning that arrives after the answer
+text began stays reasoning (multi-step thinking), as do ``response.reasoning_text.delta`` events.
+Tool usage cards become reasoning lines (before the answer only), ``render_citation`` chunks
+become inline `` [[n]](url)`` citations and tool results become deduplicated :class:`Sources`.
+``response.done`` ends the answer; error frames, in-band stream errors, ``session.ended`` and any
+status but ``completed`` raise :class:`~grokgate.errors.UpstreamError` with a verdict (an
+``error`` with code 7 and the anti-bot message is a challenge, not the account's fault).
 """
 
 from __future__ import annotations
@@ -24,12 +28,54 @@ from grokgate.upstream.grokweb.adapter import (
     tool_line,
     x_post_source,
 )
-from grokgate.upstream.grokweb.classify import classify_inband, parse_retry_after
+from grokgate.upstream.grokweb.classify import account_verdict, classify_inband, parse_retry_after
 
 ANSWER_CHANNEL = "CHANNEL_ASSISTANT_RESPONSE"
+THINKING_CHANNEL = "CHANNEL_ASSISTANT_THINKING"
+NOTETAKER_CHANNELS = ("CHANNEL_NOTETAKER_HEADER", "CHANNEL_NOTETAKER_SUMMARY")
+CHANNELS: dict[int, str] = {
+    1: ANSWER_CHANNEL,
+    2: THINKING_CHANNEL,
+    3: NOTETAKER_CHANNELS[0],
+    4: NOTETAKER_CHANNELS[1],
+}
 _REASONING_MARKERS = ("ANALYSIS", "REASONING")
 _GATEWAY_TOOLS = frozenset(TOOL_NAMES.values())
 _MESSAGE_LIMIT = 300
+# numeric (gRPC) error codes → the gateway's names; 7 is PERMISSION_DENIED, the anti-bot refusal
+_CODE_NAMES = {"7": "anti_bot", "8": "rate_limited", "16": "unauthenticated"}
+_ALIASES = {"permission_denied": "anti_bot", "resource_exhausted": "rate_limited"}
+
+
+def channel_role(channel: Any) -> str | None:
+    """``"answer"``, ``"reasoning"`` or None (not shown) for a text chunk's ``channel``: an enum
+    name (any case) or its number (an int or a string of digits)."""
+    if isinstance(channel, bool):
+        return None
+    if isinstance(channel, int):
+        name = CHANNELS.get(channel)
+    elif isinstance(channel, str):
+        name = channel.strip().upper()
+        if name.isdecimal() and len(name) < 10:  # what int() reads, and never a huge number
+            name = CHANNELS.get(int(name))
+    else:
+        return None
+    if not name or name in NOTETAKER_CHANNELS:
+        return None
+    if name == ANSWER_CHANNEL:
+        return "answer"
+    if name == THINKING_CHANNEL or any(m in name for m in _REASONING_MARKERS):
+        return "reasoning"
+    return None
+
+
+def _error_code(value: Any) -> str:
+    """An ``error.code`` as the gateway's snake-case name (``7``, ``"7"`` and
+    ``"PERMISSION_DENIED"`` are ``anti_bot``); ``""`` when there is none."""
+    if value is None or isinstance(value, bool):
+        return ""
+    code = str(value).strip().lower()
+    return _CODE_NAMES.get(code) or _ALIASES.get(code) or code
 
 
 def _tool_name(key: str) -> str | None:
@@ -46,11 +92,15 @@ def _message(value: Any, default: str) -> str:
 def gateway_error(error: Any) -> UpstreamError:
     """The error for an ``error`` event (``{"code": .., "message": ..}``) of the gateway."""
     err: dict[str, Any] = error if isinstance(error, dict) else {"message": str(error)}
-    code = str(err.get("code") or "")
-    said = f"grok.com's gateway reported an error ({code or 'no code'}): " + _message(
-        err.get("message"), "unknown error"
-    )
-    if code == "anti_bot":
+    raw = err.get("code")
+    code = _error_code(raw)
+    shown = str(raw).strip()[:40] if code else "no code"
+    message = _message(err.get("message"), "unknown error")
+    said = f"grok.com's gateway reported an error ({shown}): {message}"
+    account = account_verdict(message)  # a block or dead credentials, whatever the code says
+    if account is not None:
+        return UpstreamStreamError(said, verdict=account)
+    if code == "anti_bot" or "anti-bot" in message.lower():  # the connection, not the account
         return UpstreamStreamError(said, verdict=Verdict.CHALLENGED, code="upstream_anti_bot")
     if code == "rate_limited":
         seconds = err.get("retry_after_seconds")
@@ -104,6 +154,10 @@ class GatewayAdapter:
                 delta = event.get("delta")
                 if isinstance(delta, str):
                     self._answer(delta, out)
+            case "response.reasoning_text.delta":
+                delta = event.get("delta")
+                if isinstance(delta, str):
+                    self._reasoning(delta, out)
             case "response.output_text.done":
                 text = event.get("text")
                 if not self.final_started and isinstance(text, str) and text.strip():
@@ -132,11 +186,11 @@ class GatewayAdapter:
     def _chunk(self, chunk: dict[str, Any], out: list[Event]) -> None:
         text = chunk.get("text")
         if isinstance(text, dict) and isinstance(text.get("text"), str):
-            channel = str(text.get("channel") or "")
-            if channel == ANSWER_CHANNEL:
+            role = channel_role(text.get("channel"))
+            if role == "answer":
                 self._answer(text["text"], out)
-            elif not self.final_started and any(m in channel for m in _REASONING_MARKERS):
-                self._reasoning(text["text"], out)  # reasoning after the answer began: dropped
+            elif role == "reasoning":  # also after the answer began (multi-step thinking)
+                self._reasoning(text["text"], out)
         card = chunk.get("tool_usage_card")
         if isinstance(card, dict) and not self.final_started:
             for key, value in card.items():

@@ -1,4 +1,4 @@
-"""Text to image over grok.com's imagine WebSocket (research note §6.1; media contract §1).
+"""Text to image over grok.com's imagine WebSocket (docs/grok-protocol.md §6.1).
 
 :class:`ImagineRound` is the pure part: it takes the server's frames of one round and knows when
 the round is over (every started slot completed) and which finished, unmoderated pictures it
@@ -333,7 +333,7 @@ async def imagine_over_ws(
     max_rounds: int = MAX_ROUNDS,
     grace: float = ROUND_GRACE,
 ) -> list[GeneratedImage]:
-    """Open the imagine socket (``open_socket``: the §5 handshake minus ``x-userid``) and run
+    """Open the imagine socket (``open_socket``: the §5.1 handshake minus ``x-userid``) and run
     the rounds, all within ``deadline`` seconds. What was collected before the deadline or a
     closed socket is returned; every failure is an :class:`UpstreamError`."""
     outcome = ImagineOutcome()

@@ -1,4 +1,4 @@
-"""``POST /rest/media/imagine/quota_info`` (research note §8.2; media contract §6).
+"""``POST /rest/media/imagine/quota_info`` (docs/grok-protocol.md §8.2).
 
 The answer has five required keys, each ``null`` or a window::
 

@@ -1,4 +1,4 @@
-"""What grokgate sends for grok.com's media flows (research note §6, §7, §8.2; media contract).
+"""What grokgate sends for grok.com's media flows (docs/grok-protocol.md §6, §7, §8.2).
 
 Pure builders: the imagine WebSocket's frames and handshake headers, and the REST bodies of the
 lite image, image edit, video (text and image flows), media post and quota calls.
@@ -96,7 +96,11 @@ def lite_body(prompt: str) -> dict[str, Any]:
 
 
 def edit_body(prompt: str, file_ids: list[str], aspect_ratio: str | None) -> dict[str, Any]:
-    """The GO3 image edit body (§6.3; contract §3)."""
+    """The GO3 image edit body (§6.3).
+
+    As GO3 sends it (2026-12): ``file_ids`` are the uploads' ``fileMetadataId``s, and the body
+    carries no ``temporary``, ``kind`` or ``responseMetadata``.
+    """
     image_to_image: dict[str, Any] = {"prompt": prompt, "inputAssets": list(file_ids)}
     if aspect_ratio:
         image_to_image["aspectRatio"] = aspect_ratio
@@ -106,9 +110,6 @@ def edit_body(prompt: str, file_ids: list[str], aspect_ratio: str | None) -> dic
         "enableImageStreaming": True,
         "enableSideBySide": True,
         "sendFinalMetadata": True,
-        "temporary": True,
-        "kind": "CONVERSATION_KIND_IMAGINE",
-        "responseMetadata": {"modelConfigOverride": {"modelMap": {"imageEditModel": "imagine"}}},
         "mediaGenInput": {"imageToImage": image_to_image},
     }
 
@@ -118,7 +119,7 @@ def video_message(params: VideoParams) -> str:
 
 
 def text_video_body(params: VideoParams) -> dict[str, Any]:
-    """GO3 text to video (§7): one segment of 1–15 s (clamped)."""
+    """GO3 text to video (§7.1): one segment of 1–15 s (clamped)."""
     seconds = max(MIN_VIDEO_SECONDS, min(MAX_VIDEO_SECONDS, params.seconds))
     return {
         "modelName": "imagine-video-gen",
@@ -146,7 +147,7 @@ def video_length(seconds: int) -> int:
 
 
 def image_video_body(params: VideoParams, *, post_id: str, media_url: str) -> dict[str, Any]:
-    """PY2 image to video (§7): the reference image is the media post ``post_id``."""
+    """PY2 image to video (§7.2): the reference image is the media post ``post_id``."""
     return {
         "temporary": True,
         "modelName": "imagine-video-gen",

@@ -1,4 +1,4 @@
-"""grok.com's NDJSON media frames → results (research note §4.2, §4.4, §6.2, §6.3, §7).
+"""grok.com's NDJSON media frames → results (docs/grok-protocol.md §4.2, §4.4, §6.2, §6.3, §7.3).
 
 Three pure parsers, one per flow, each fed the decoded frames of one answer:
 
@@ -6,7 +6,7 @@ Three pure parsers, one per flow, each fed the decoded frames of one answer:
 * :class:`EditParser`: ``streamingImageGenerationResponse`` with the
   ``modelResponse.generatedImageUrls`` fallback;
 * :class:`VideoParser`: ``streamingVideoGenerationResponse`` progress and the final video,
-  checked against the video id the stream announced (the "lighthouse" trap, §7).
+  checked against the video id the stream announced (the "lighthouse" trap, §7.3).
 
 In-band errors (top-level ``error``, ``result.response.error``) raise through
 :func:`~grokgate.upstream.grokweb.classify.classify_inband`. ``feed`` raises nothing but

@@ -1,4 +1,4 @@
-"""What grok.com's media flows produce (research note §6, §7), before grokgate stores it.
+"""What grok.com's media flows produce (docs/grok-protocol.md §6, §7), before grokgate stores it.
 
 The upstream media client returns these; the core media services turn them into stored files
 and URLs. URLs here are absolute and already mapped to the configured asset host.
@@ -43,7 +43,7 @@ class VideoProgress:
 class GeneratedVideo:
     """The finished video: ``url`` (asset host, needs the account's cookies) and what identifies
     it. ``video_id`` is the id the stream announced; the client checks the final URL belongs to
-    it (the "lighthouse demo" trap, research note §7, issue #1014)."""
+    it (the "lighthouse demo" trap, docs/grok-protocol.md §7.3)."""
 
     url: str
     video_id: str
@@ -64,7 +64,7 @@ class Downloaded:
 
 @dataclass(frozen=True, slots=True)
 class VideoParams:
-    """One video generation as grok.com takes it (research note §7)."""
+    """One video generation as grok.com takes it (docs/grok-protocol.md §7)."""
 
     prompt: str
     seconds: int = 6

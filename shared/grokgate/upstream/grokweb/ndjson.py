@@ -1,4 +1,4 @@
-"""Framing of grok.com's streamed answers (research note §4.1).
+"""Framing of grok.com's streamed answers (docs/grok-protocol.md §4.1).
 
 grok.com sends one JSON object per line with no prefix. The parser also accepts SSE-style
 ``data: {...}`` lines, skips ``event:``/``id:``/comment lines, stops at ``[DONE]``, and accepts

@@ -1,9 +1,11 @@
-"""``POST /rest/rate-limits`` (research note §8.1): one mode's quota as grok.com reports it.
+"""``POST /rest/rate-limits`` (docs/grok-protocol.md §8.1): one mode's quota as grok.com reports it.
 
 The answer is flat, ``{"windowSizeSeconds":7200,"remainingQueries":50,"totalQueries":50,...}``.
 Older answers carried ``remainingTokens``/``totalTokens`` instead; both are read, the query
 fields first. A missing ``remainingQueries`` means grok.com gave no data for the mode, and a
-missing window means 7200 s (GO3's default).
+missing window means 7200 s (GO3's default). An exhausted mode also carries ``waitTimeSeconds``,
+the authoritative time until its window reopens (same section; often about 3.5 h of a
+24 h window).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class RateLimits(BaseModel):
 
     Fields are named in snake case and read from grok.com's camel-case keys (either form is
     accepted). Negative counts are read as 0; a missing, null or non-positive window as 7200 s.
+    ``wait_time_seconds`` (``waitTimeSeconds``) is None when missing or unusable (not a finite
+    number of at least 0 seconds): it never makes the rest of the answer unusable.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -33,6 +37,7 @@ class RateLimits(BaseModel):
     window_size_seconds: float = Field(DEFAULT_WINDOW_SECONDS, alias="windowSizeSeconds")
     remaining_queries: int | None = Field(None, alias="remainingQueries")
     total_queries: int | None = Field(None, alias="totalQueries")
+    wait_time_seconds: float | None = Field(None, alias="waitTimeSeconds")
 
     @model_validator(mode="before")
     @classmethod
@@ -54,6 +59,17 @@ class RateLimits(BaseModel):
     @classmethod
     def _window_usable(cls, value: float) -> float:
         return value if math.isfinite(value) and value > 0 else DEFAULT_WINDOW_SECONDS
+
+    @field_validator("wait_time_seconds", mode="before")
+    @classmethod
+    def _wait_usable(cls, value: Any) -> float | None:
+        if value is None or isinstance(value, bool):
+            return None
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            return None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
     @field_validator("remaining_queries", "total_queries", mode="after")
     @classmethod

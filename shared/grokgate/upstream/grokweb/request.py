@@ -1,4 +1,5 @@
-"""What grokgate sends to grok.com: cookies, headers (§2.1, §2.2) and the chat body (§3.1)."""
+"""What grokgate sends to grok.com: cookies, headers (docs/grok-protocol.md §2.1–§2.4) and the
+chat body (§3.1)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def api_headers(
 def navigate_headers(
     *, accept: str, fingerprint: Fingerprint, cookie: str | None
 ) -> dict[str, str]:
-    """Headers of a page-level navigation (opening a media file; §2.2), in Chrome's order."""
+    """Headers of a page-level navigation (opening a media file; §2.3), in Chrome's order."""
     hints = fingerprint.hints()
     headers = {
         "sec-ch-ua": hints["sec-ch-ua"],

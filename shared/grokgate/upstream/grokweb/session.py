@@ -1,7 +1,7 @@
-"""grok.com's user id of an account: ``GET /api/auth/session`` (research note §5; gateway contract).
+"""grok.com's user id of an account: ``GET /api/auth/session`` (docs/grok-protocol.md §5.1).
 
 The WebSocket gateway names the user in its URL (``?uid=``) and in the ``x-userid`` cookie. The
-session answer is HTTP 200 in every case the contract knows: ``status`` says whether the cookies
+session answer is HTTP 200 in every case known (§5.1): ``status`` says whether the cookies
 belong to a live account (``authenticated``), to nobody (``unauthenticated``, which means what a
 401 means) or to a blocked account (``blocked``).
 """

@@ -1,11 +1,11 @@
 """Choosing grok.com's chat transport: the WebSocket gateway, REST, or WS with a REST fallback.
 
-grok.com moved web chat to the WebSocket gateway in August 2026 (research note §0, §5); REST may
-stop working any day, and the gateway may be refused where REST still works. ``auto`` tries the
-gateway and, when it fails before anything was answered for a reason that is not the account's
-(the handshake refused or unreachable, a Cloudflare/anti-bot challenge), asks REST on the same
-account. Each fallback is logged and counted (metric ``WebChatFallback``); the ``Served`` event
-says which transport answered.
+grok.com moved web chat to the WebSocket gateway in August 2026 (docs/grok-protocol.md §0, §5); REST
+may stop working any day, and the gateway may be refused where REST still works. ``auto`` tries the
+gateway and, when it fails before anything was answered for a reason that is not the account's (the
+handshake refused or unreachable, a Cloudflare/anti-bot challenge), asks REST on the same account.
+Each fallback is logged and counted (metric ``WebChatFallback``); the ``Served`` event says which
+transport answered.
 """
 
 from __future__ import annotations

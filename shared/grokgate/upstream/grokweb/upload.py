@@ -1,4 +1,5 @@
-"""Upload v2 (research note §6.4): ``POST /http/upload-file-v2/direct``, multipart/form-data.
+"""Upload v2 (docs/grok-protocol.md §6.4): ``POST /http/upload-file-v2/direct``,
+multipart/form-data.
 
 The browser sends the file as the part ``file`` (with its name and type), the account's cookies
 and the usual browser headers, but no ``x-xai-request-id`` and no ``x-statsig-id``. The answer

@@ -1,4 +1,4 @@
-"""xAI API error answers → grokgate's error tree (research note ``xai-api.md``).
+"""xAI API error answers → grokgate's error tree (docs/xai-api.md §4).
 
 A client mistake (400, 404, 413, 422) keeps the upstream's status and message and is not retried:
 another key would get the same answer. 401 means the key is dead; 429 means this key is rate
