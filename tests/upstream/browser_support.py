@@ -11,14 +11,39 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from grokgate.errors import TransportError, TransportTimeoutError
+from grokgate.errors import EgressError, TransportError, TransportTimeoutError
+from grokgate.logs import register_secret
 from grokgate.stores.records import Account
-from grokgate.upstream.browser.api import Egress, Socket
+from grokgate.upstream.browser.api import DIRECT, Egress, Socket
 from grokgate.upstream.browser.profiles import PROFILES, Fingerprint
-from grokgate.upstream.grokweb.web import DirectEgress, GrokWeb
+from grokgate.upstream.grokweb.web import GrokWeb
 
 FINGERPRINT = Fingerprint("chrome146", PROFILES["chrome146"])
 UA = FINGERPRINT.user_agent
+
+
+class DirectEgress:
+    """One egress, no proxy, no clearance store: the egresses of a unit test."""
+
+    def __init__(self, fingerprint: Fingerprint, cf_cookies: str | None = None) -> None:
+        self._egress = Egress(fingerprint=fingerprint, key=DIRECT, cf_cookies=cf_cookies)
+        if cf_cookies:
+            register_secret(cf_cookies)
+
+    async def for_account(self, account: Account) -> Egress:
+        return self._egress
+
+    async def egress(self, key: str) -> Egress:
+        return self._egress
+
+    def failed(self, error: EgressError) -> None:
+        return None
+
+    def succeeded(self, key: str) -> None:
+        return None
+
+    async def renew(self, egress: Egress) -> bool:
+        return False
 
 
 class _Answer:

@@ -19,14 +19,12 @@ from grokgate.errors import EgressError, UpstreamError, UpstreamHandshakeError, 
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
 from grokgate.upstream.browser.api import (
-    DIRECT,
     Browser,
     Egress,
     HandshakeRefused,
     Response,
     Socket,
 )
-from grokgate.upstream.browser.profiles import Fingerprint
 from grokgate.upstream.grokweb.request import cookie_header
 
 Headers = Callable[[Egress], Mapping[str, str]]
@@ -44,30 +42,6 @@ class Egresses(Protocol):
     def succeeded(self, key: str) -> None: ...
 
     async def renew(self, egress: Egress) -> bool: ...
-
-
-class DirectEgress:
-    """One egress, no proxy: what tests and a plain local setup use."""
-
-    def __init__(self, fingerprint: Fingerprint, cf_cookies: str | None = None) -> None:
-        self._egress = Egress(fingerprint=fingerprint, key=DIRECT, cf_cookies=cf_cookies)
-        if cf_cookies:
-            register_secret(cf_cookies)
-
-    async def for_account(self, account: Account) -> Egress:
-        return self._egress
-
-    async def egress(self, key: str) -> Egress:
-        return self._egress
-
-    def failed(self, error: EgressError) -> None:
-        return None
-
-    def succeeded(self, key: str) -> None:
-        return None
-
-    async def renew(self, egress: Egress) -> bool:
-        return False
 
 
 def challenged(status: int, headers: Mapping[str, str]) -> bool:
