@@ -10,7 +10,8 @@ Rules, checked on the first URL and again on every redirect hop:
 * the connection goes to the address that was checked (the URL's host is swapped for it; the
   ``Host`` header and the TLS SNI name stay the original), so DNS rebinding cannot swap it;
 * redirects are followed by hand, at most ``max_redirects``; the body is streamed and cut off
-  past ``max_bytes``; the whole fetch is bounded by ``timeout``.
+  past ``max_bytes`` (counted after decoding, which stops there too: :mod:`.decode`); the
+  whole fetch is bounded by ``timeout``.
 
 Hosts in ``allow_hosts`` (exact ``host:port``) skip the address check only.
 """
@@ -21,12 +22,14 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 
 import httpx
 
 from grokgate.errors import FetchRefusedError, InvalidRequestError
+from grokgate.upstream.http import body_of
 
 __all__ = ["Fetched", "Resolver", "SafeFetcher", "address_problem", "system_resolver"]
 
@@ -270,13 +273,20 @@ class SafeFetcher:
         length = response.headers.get("content-length")
         if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
             raise FetchRefusedError(too_large)
+        # We asked for identity, yet a server may encode anyway: its raw bytes are decoded
+        # here, a piece at a time, so a decompression bomb stops at max_bytes (httpx's own
+        # decoding inflates each network chunk in full before anything is counted).
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_bytes:
-                raise FetchRefusedError(too_large)
-            chunks.append(chunk)
+        try:
+            async with aclosing(body_of(response)) as pieces:  # type: ignore[type-var]
+                async for chunk in pieces:
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise FetchRefusedError(too_large)
+                    chunks.append(chunk)
+        except httpx.DecodingError as exc:
+            raise FetchRefusedError(f"refused to fetch {shown}: {exc}") from exc
         return b"".join(chunks)
 
 

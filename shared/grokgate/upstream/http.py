@@ -13,6 +13,7 @@ import httpx
 
 from grokgate.errors import UpstreamError
 from grokgate.upstream import h2cancel
+from grokgate.upstream.decode import DecodeError, decoded
 
 T = TypeVar("T")
 
@@ -47,14 +48,38 @@ class Streamed(Protocol):
     def aiter_bytes(self) -> AsyncIterator[bytes]: ...
 
 
+async def _raw_decoded(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:  # read in full already (a test's mock answer): decoded
+        yield response.content
+        return
+    try:
+        async for piece in decoded(response.aiter_raw(), response.headers.get("content-encoding")):
+            yield piece
+    except DecodeError as exc:
+        raise httpx.DecodingError(str(exc), request=response.request) from exc
+
+
+def body_of(response: Streamed) -> AsyncIterator[bytes]:
+    """The decoded body of ``response`` in pieces. httpx inflates each network chunk in full
+    (a decompression bomb grows the process by gigabytes before a cap sees it), so an httpx
+    answer's raw bytes are decoded here, only as far as the reader reads (:mod:`.decode`); a
+    body it cannot decode is an :class:`httpx.DecodingError`. The browser transport decodes
+    its own answers the same way."""
+    if isinstance(response, httpx.Response):
+        return _raw_decoded(response)
+    return response.aiter_bytes()
+
+
 async def read_capped(response: Streamed, limit: int) -> bytes:
     """The body of a streamed ``response``, read until it ends or grows past ``limit`` bytes:
-    a result longer than ``limit`` means the body is larger (nothing further is read)."""
+    a result longer than ``limit`` means the body is larger (nothing further is read, nor
+    decoded)."""
     data = bytearray()
-    async for chunk in response.aiter_bytes():
-        data += chunk
-        if len(data) > limit:
-            break
+    async with aclosing(body_of(response)) as pieces:  # type: ignore[type-var]
+        async for chunk in pieces:
+            data += chunk
+            if len(data) > limit:
+                break
     return bytes(data)
 
 

@@ -5,6 +5,8 @@ HTTP/2 over TLS, HTTP/1.1 for plain-http upstreams (a simulator), WebSockets on 
   from one answer never rides along on another account's request (``discard_cookies``).
 - No default headers of curl_cffi's (they are a page navigation's): the clients send the
   headers a ``fetch()`` from grok.com sends, in Chrome's order.
+- Bodies are decoded by us, not by curl, with bounded output (:mod:`grokgate.upstream.decode`),
+  so a decompression bomb stops at the reader's cap.
 - Leaving a stream early removes the transfer from curl's multi handle, which resets the HTTP/2
   stream upstream (or closes an HTTP/1.1 connection), so grok.com stops answering nobody.
 - curl_cffi's exceptions become grokgate's (:func:`map_error`), at this boundary only; a proxy's
@@ -29,6 +31,7 @@ from curl_cffi.requests.websockets import WebSocketClosed, WebSocketError
 from grokgate.errors import EgressError, TransportError, TransportTimeoutError
 from grokgate.logs import get_logger
 from grokgate.upstream.browser.api import Egress, HandshakeRefused, SocketClosed
+from grokgate.upstream.decode import DecodeError, decoded
 
 log = get_logger("browser")
 
@@ -104,11 +107,17 @@ class _Answer:
         self.finished = False
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        """The body, decoded here (curl hands over the raw bytes) a piece at a time and only as
+        far as it is read: curl would inflate a whole network read into the unbounded queue
+        between it and us before any cap saw it."""
+        raw = self._response.aiter_content()
         try:
-            async for chunk in self._response.aiter_content():
-                yield chunk
+            async for piece in decoded(raw, self.headers.get("content-encoding")):
+                yield piece
         except (RequestException, CurlError) as exc:
             raise map_error(exc, self._egress, connected=True) from exc
+        except DecodeError as exc:
+            raise TransportError(f"grok.com's answer could not be decoded ({exc})") from exc
         self.finished = True
 
 
@@ -137,6 +146,9 @@ class CurlBrowser:
                 allow_redirects=False,
                 trust_env=False,
                 verify=self.verify,
+                # curl still sends the Accept-Encoding it is given (the fingerprint is
+                # unchanged) but hands over the raw bytes: _Answer decodes them, bounded
+                curl_options={CurlOpt.HTTP_CONTENT_DECODING: 0},
             )
         return self._session
 
@@ -150,7 +162,8 @@ class CurlBrowser:
             "http_version": "v2tls" if https else "v1",
             "proxy": egress.proxy,
             "verify": self.verify,
-            # curl sends the header itself for what it can decode, and decodes the answer
+            # curl sends the header itself, where Chrome puts it (the answer is decoded by
+            # _Answer, not by curl: HTTP_CONTENT_DECODING is off)
             "accept_encoding": encodings,
         }
 

@@ -12,11 +12,13 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 from typing import Any, Protocol
 
 import httpx
 
 from grokgate.errors import UpstreamError, Verdict
+from grokgate.upstream.http import body_of
 
 _BLOCKED_MARKERS = ("blocked-user", "user is blocked", "account suspended")
 _CREDENTIAL_MARKERS = (
@@ -203,11 +205,12 @@ async def error_of(response: _Answer, signer: Invalidates | None = None) -> Upst
     """The error a non-200 answer means (its body read up to :data:`ERROR_BODY_LIMIT`). A
     Cloudflare / anti-bot refusal also invalidates ``signer``'s cached ``x-statsig-id``."""
     raw = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            raw += chunk
-            if len(raw) >= ERROR_BODY_LIMIT:
-                break
+    try:  # decoded only as far as it is read (a compressed bomb stops at the limit)
+        async with aclosing(body_of(response)) as pieces:  # type: ignore[type-var]
+            async for chunk in pieces:
+                raw += chunk
+                if len(raw) >= ERROR_BODY_LIMIT:
+                    break
     except (httpx.HTTPError, UpstreamError):
         pass
     error = classify_http(

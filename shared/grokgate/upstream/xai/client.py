@@ -8,11 +8,12 @@ client); every call names the account (API key) that pays for it.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from httpx_sse import EventSource, SSEError
@@ -21,7 +22,7 @@ from grokgate.errors import UpstreamError, UpstreamStreamError, UpstreamTimeoutE
 from grokgate.events import Served
 from grokgate.logs import register_secret
 from grokgate.stores.records import Account
-from grokgate.upstream.http import read_body, read_capped, until
+from grokgate.upstream.http import body_of, read_body, read_capped, until
 from grokgate.upstream.xai.errors import classify_xai
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # a non-streamed answer (images as base64 included)
@@ -131,7 +132,7 @@ class XaiClient:
         response = await self._send(self._request(account, path, body, extra or {}), deadline_at)
         try:
             yield Served(account=account.id, transport=self.transport)
-            events = until(deadline_at, EventSource(response).aiter_sse())
+            events = until(deadline_at, EventSource(_Decoded.of(response)).aiter_sse())
             async with aclosing(events):  # type: ignore[type-var]
                 async for sse in events:
                     name = sse.event if sse.event and sse.event != "message" else None
@@ -144,3 +145,25 @@ class XaiClient:
             raise UpstreamStreamError(f"the xAI API's stream broke ({type(exc).__name__})") from exc
         finally:
             await response.aclose()
+
+
+class _Decoded:
+    """The answer as :class:`EventSource` reads it, its body decoded only as far as it is read
+    (:func:`body_of`: httpx's own decoding would inflate a compressed chunk in full)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.headers = response.headers
+        self._response = response
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> httpx.Response:
+        return cast(httpx.Response, cls(response))
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        async with aclosing(body_of(self._response)) as pieces:  # type: ignore[type-var]
+            async for piece in pieces:
+                if out := text.decode(piece):
+                    yield out
+        if tail := text.decode(b"", final=True):
+            yield tail
