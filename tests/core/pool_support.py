@@ -49,6 +49,10 @@ class CountingStore(SqliteAccountStore):
         self.writes += 1
         return await super()._update(*args, **kwargs)
 
+    async def _extend(self, *args: Any, **kwargs: Any) -> tuple[bool, Account | None]:
+        self.writes += 1
+        return await super()._extend(*args, **kwargs)
+
 
 class FakeQuota:
     """Records what the pool asks the quota sync to do."""

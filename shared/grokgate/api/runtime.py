@@ -148,6 +148,7 @@ class Runtime(GrokParts, MediaParts):
                 if self._pool is None:
                     from grokgate.core.accounts.pool import AccountPool
 
+                    await self._reclaim_dead_leases(store)
                     s = self.settings
                     self._pool = AccountPool(
                         store,
@@ -157,6 +158,24 @@ class Runtime(GrokParts, MediaParts):
                         demote=self.egress_pool().resting if s.proxies else None,
                     )
         return self._pool
+
+    @staticmethod
+    async def _reclaim_dead_leases(store: AccountStore) -> None:
+        """Before this process leases anything from a local store, give back the slots of
+        processes on this machine that died holding them (``kill -9``, a crash): they would
+        block their accounts until the leases expire. A shared store (DynamoDB: instances on
+        other machines) relies on short leases that live holders extend instead."""
+        if not store.single_host:
+            return
+        from grokgate.errors import GrokGateError
+
+        try:
+            reclaimed = await store.reclaim_dead()
+        except GrokGateError as exc:  # they expire on their own
+            log.warning("could not reclaim the leases of dead processes: %s", exc.message)
+            return
+        if reclaimed:
+            log.info("reclaimed %d lease(s) of processes that died holding them", reclaimed)
 
     async def quota_sync(self) -> QuotaSync:
         """Reads quotas from grok.com (``/rest/rate-limits``) into the store."""

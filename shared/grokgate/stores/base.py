@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from grokgate.errors import InvalidRequestError
+from grokgate.stores.holders import is_dead, lease_holder, lease_id_for, process_holder
 from grokgate.stores.records import (
     Account,
     AccountKind,
@@ -78,7 +79,14 @@ def normalise_token(raw: str) -> str:
 
 
 class AccountStore(ABC):
-    """Public operations on the pool's persistent state."""
+    """Public operations on the pool's persistent state.
+
+    ``holder`` names this instance in every lease it takes (grokgate.stores.holders).
+    ``single_host``: every process using the storage runs on this machine (an SQLite file),
+    so the leases of a process that died can be reclaimed at start-up (:meth:`reclaim_dead`).
+    """
+
+    single_host = False
 
     def __init__(
         self,
@@ -88,6 +96,7 @@ class AccountStore(ABC):
     ) -> None:
         self.clock = clock
         self.lease_seconds = lease_seconds
+        self.holder = process_holder()
 
     # --- accounts --------------------------------------------------------------------------
 
@@ -173,7 +182,7 @@ class AccountStore(ABC):
         """Take one in-flight slot and one query of ``mode``, atomically, if the account may
         serve now (status, cooldown, cap, quota). The lease expires after ``lease_seconds``."""
         now = self.clock()
-        lease_id = uuid.uuid4().hex
+        lease_id = lease_id_for(self.holder, uuid.uuid4().hex)
         expires_at = now + self.lease_seconds
         window, account = await self._acquire(account_id, mode, lease_id, expires_at, now, hint)
         if window is None:
@@ -182,6 +191,16 @@ class AccountStore(ABC):
             id=lease_id, account_id=account_id, mode=window, acquired_at=now, expires_at=expires_at
         )
         return Acquired(lease, account)
+
+    async def extend(self, lease: Lease, *, hint: Account | None = None) -> Acquired:
+        """Push ``lease``'s expiry to ``lease_seconds`` from now, if it is still held (its
+        holder is alive and working). ``lease`` is None when it is not: released, or reclaimed
+        after it expired."""
+        expires_at = self.clock() + self.lease_seconds
+        held, account = await self._extend(lease.account_id, lease.id, expires_at, hint)
+        if not held:
+            return Acquired(None, account)
+        return Acquired(lease.model_copy(update={"expires_at": expires_at}), account)
 
     async def release(
         self, lease: Lease, feedback: Feedback | None = None, *, hint: Account | None = None
@@ -213,6 +232,26 @@ class AccountStore(ABC):
             expired = account.expired_leases(now)
             if expired and await self.reclaim(account) is not None:
                 reclaimed += len(expired)
+        return reclaimed
+
+    async def reclaim_dead(self, dead: Callable[[str], bool] = is_dead) -> int:
+        """Give back every lease whose holder is ``dead`` (default: provably dead on this
+        machine, see grokgate.stores.holders; never this instance). Returns how many. A full
+        read: run at start-up, where every holder sharing the storage can be seen."""
+        verdicts: dict[str, bool] = {self.holder: False}
+        reclaimed = 0
+        for account in await self._load_all():
+            drop = []
+            for lease_id in account.leases:
+                holder = lease_holder(lease_id)
+                if holder is None:
+                    continue
+                if holder not in verdicts:
+                    verdicts[holder] = dead(holder)
+                if verdicts[holder]:
+                    drop.append(lease_id)
+            if drop and await self._update(account.id, Feedback(), account, drop) is not None:
+                reclaimed += len(drop)
         return reclaimed
 
     # --- shared values: small documents every instance reads (Cloudflare clearances) --------
@@ -262,6 +301,13 @@ class AccountStore(ABC):
 
         Returns (window charged, account after) on success, (None, account as found) otherwise.
         """
+
+    @abstractmethod
+    async def _extend(
+        self, account_id: str, lease_id: str, expires_at: float, hint: Account | None
+    ) -> tuple[bool, Account | None]:
+        """:func:`~grokgate.stores.transitions.extend_lease` in one atomic write: (whether the
+        lease is still held, the account after; None if unknown or gone)."""
 
     @abstractmethod
     async def _update(

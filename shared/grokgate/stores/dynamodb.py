@@ -199,6 +199,24 @@ class DynamoAccountStore(AccountStore):
         e.set(e.name("last_used_at"), e.val(now))
         return e.request(self.table, KEY, current.id)
 
+    async def _extend(
+        self, account_id: str, lease_id: str, expires_at: float, hint: Account | None
+    ) -> tuple[bool, Account | None]:
+        e = Expr()
+        lease = f"{e.name('leases')}.{e.name(lease_id)}"
+        e.cond(f"attribute_exists({lease})")
+        e.set(lease, e.val(expires_at))
+        try:
+            out = await self._calls.call(
+                "update_item",
+                **e.request(self.table, KEY, account_id),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except Rejected as rejected:  # released, reclaimed, or the account is gone
+            return False, from_doc(from_item(rejected.item)) if rejected.item else None
+        return True, from_doc(from_item(out["Attributes"]))
+
     async def _update(
         self,
         account_id: str,

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from grokgate.stores.holders import lease_holder
+
 
 class Tier(StrEnum):
     BASIC = "basic"
@@ -149,7 +151,8 @@ class Account(BaseModel):
     created_at: float = 0.0
     synced_at: float = 0.0  # last full quota refresh from grok.com
     quotas: dict[str, ModeQuota] = Field(default_factory=dict)
-    leases: dict[str, float] = Field(default_factory=dict)  # lease id → expires at
+    leases: dict[str, float] = Field(default_factory=dict)  # lease id → expires at (the id
+    # names its holder: grokgate.stores.holders)
 
     @property
     def inflight(self) -> int:
@@ -230,3 +233,8 @@ class Lease(BaseModel):
     mode: str  # the quota window charged (the mode sent upstream)
     acquired_at: float
     expires_at: float
+
+    @property
+    def holder(self) -> str | None:
+        """The instance that took it (None for a lease of an older version)."""
+        return lease_holder(self.id)

@@ -24,7 +24,7 @@ from grokgate.shield import shielded
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.records import Account, from_doc, to_doc
 from grokgate.stores.sqlite_open import open_sqlite
-from grokgate.stores.transitions import Feedback, apply, take_slot
+from grokgate.stores.transitions import Feedback, apply, extend_lease, take_slot
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS pool_accounts (id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
@@ -33,6 +33,8 @@ _SCHEMA = (
 
 
 class SqliteAccountStore(AccountStore):
+    single_host = True  # a local file: every process using it is on this machine
+
     def __init__(
         self,
         path: Path | str,
@@ -124,6 +126,20 @@ class SqliteAccountStore(AccountStore):
 
         account = await self._mutate(account_id, change)
         return window, account
+
+    async def _extend(
+        self, account_id: str, lease_id: str, expires_at: float, hint: Account | None
+    ) -> tuple[bool, Account | None]:
+        held = False
+
+        def change(account: Account) -> Account:
+            nonlocal held
+            extended = extend_lease(account, lease_id, expires_at)
+            held = extended is not None
+            return extended if extended is not None else account
+
+        account = await self._mutate(account_id, change)
+        return held, account
 
     async def _update(
         self,

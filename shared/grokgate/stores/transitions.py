@@ -106,6 +106,17 @@ def take_slot(
     return window, updated
 
 
+def extend_lease(account: Account, lease_id: str, expires_at: float) -> Account | None:
+    """``account`` with ``lease_id`` now expiring at ``expires_at`` (never earlier than it
+    did), or None if the lease is not held any more (released, or reclaimed as expired)."""
+    current = account.leases.get(lease_id)
+    if current is None:
+        return None
+    if current >= expires_at:
+        return account
+    return account.model_copy(update={"leases": {**account.leases, lease_id: expires_at}})
+
+
 def apply(account: Account, fb: Feedback, drop_leases: Iterable[str] = ()) -> Account:
     """``account`` after ``fb`` (and with ``drop_leases`` given back)."""
     update: dict[str, object] = {}

@@ -77,7 +77,8 @@ async def with_account(
         tried.add(account.id)
         finished = False
         try:
-            result = await work(account)
+            async with pool.holding(account, lease):
+                result = await work(account)
             finished = True
             await shielded(pool.finish(account, lease))
             return result
@@ -110,7 +111,8 @@ async def stream_with_account(
 
     ``work`` yields :class:`Served` once its upstream accepted the request (the query is spent
     from then on even if the stream fails); only the first attempt's ``Served`` is passed on,
-    with the number of attempts it took. The lease is held until the stream ends.
+    with the number of attempts it took. The lease is held, and extended while the stream
+    lasts (:meth:`AccountPool.holding`), until it ends.
     """
     tried: set[str] = set()
     failures: list[UpstreamError] = []
@@ -120,7 +122,10 @@ async def stream_with_account(
         tried.add(account.id)
         shown = accepted = finished = False
         try:
-            async with aclosing(work(account, lease)) as events:  # type: ignore[type-var]
+            async with (
+                pool.holding(account, lease),
+                aclosing(work(account, lease)) as events,  # type: ignore[type-var]
+            ):
                 async for event in events:
                     if isinstance(event, Served):
                         accepted = True

@@ -13,7 +13,8 @@ import asyncio
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from grokgate.core.accounts.feedback import needs_refresh, on_failure, on_success
@@ -30,7 +31,11 @@ if TYPE_CHECKING:
 
 log = get_logger("pool")
 
-BUSY_RETRY_AFTER = 5.0  # seconds a client should wait when every account is merely busy
+BUSY_RETRY_AFTER = 5.0  # seconds to wait when every account that can serve was tried
+# "busy" says when the soonest lease expires (a slot frees then at the latest), but never more
+# than this: a live request usually ends long before its lease, and a dead holder's lease is
+# reclaimed at start-up (one host) or expires soon after its last extension
+BUSY_RETRY_MAX = 5.0
 MAX_TRIES = 4  # conditional writes per pass before re-reading the pool
 
 
@@ -59,6 +64,7 @@ class AccountPool:
         self._loaded_at = -math.inf
         self._refresh_lock = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
+        self._keepers: set[asyncio.Task[None]] = set()  # extending a held lease each
 
     # --- the snapshot ----------------------------------------------------------------------
 
@@ -109,9 +115,10 @@ class AccountPool:
 
     async def aclose(self) -> None:
         task, self._background = self._background, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        tasks = [*self._keepers, *([task] if task is not None else [])]
+        for running in tasks:
+            running.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- leasing ---------------------------------------------------------------------------
 
@@ -141,6 +148,36 @@ class AccountPool:
             await self.refresh()  # the view may be stale: look once more at the truth
             view = self._view
         raise self._exhausted(spec, exclude)
+
+    @asynccontextmanager
+    async def holding(self, account: Account, lease: Lease) -> AsyncIterator[None]:
+        """While the body runs, push ``lease``'s expiry forward every third of the lease time,
+        so a long use keeps its slot and a crashed one frees it soon after its last push. A use
+        shorter than that costs no write at all (the timer is cancelled before it fires)."""
+        keeper = asyncio.create_task(self._keep(account, lease))
+        self._keepers.add(keeper)
+        keeper.add_done_callback(self._keepers.discard)
+        try:
+            yield
+        finally:
+            keeper.cancel()  # not awaited: the caller may itself be cancelled (anyio)
+
+    async def _keep(self, account: Account, lease: Lease) -> None:
+        interval = self.store.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                got = await self.store.extend(lease, hint=account)
+            except Exception as exc:  # try again next time; the lease may yet expire
+                log.warning("could not extend a lease on %s: %s", account.id, redact(str(exc)))
+                continue
+            if got.account is not None:
+                account = got.account
+                self._remember(account.id, account)
+            if got.lease is None:
+                log.info("the lease on %s is no longer held: not extended", account.id)
+                return
+            lease = got.lease
 
     async def finish(
         self,
@@ -220,8 +257,21 @@ class AccountPool:
             )
         return NoAccountAvailableError(
             f"No account available: every account that can serve {spec.id} is busy; retry later",
-            retry_after=BUSY_RETRY_AFTER,
+            retry_after=_busy_wait(live, now),
         )
+
+
+def _busy_wait(accounts: list[Account], now: float) -> float:
+    """Seconds until the soonest lease of a full account expires (its slot frees then at the
+    latest: a crashed holder's lease is never extended), within [1, BUSY_RETRY_MAX]."""
+    soonest = [
+        min(live)
+        for a in accounts
+        if a.live_inflight(now) >= a.max_inflight
+        and (live := [expires for expires in a.leases.values() if expires > now])
+    ]
+    wait = min(soonest) - now if soonest else 1.0
+    return min(BUSY_RETRY_MAX, max(1.0, wait))
 
 
 def _wait(account: Account, mode: str, now: float) -> float | None:
