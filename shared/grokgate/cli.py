@@ -92,8 +92,8 @@ def banner(settings: Settings, host: str, port: int, demo: bool) -> str:
     ]
     if not settings.auth_enabled:
         lines.append(
-            "  WARNING: GROKGATE_API_KEYS is empty, so the gateway is OPEN to anyone who can "
-            "reach it."
+            "  WARNING: GROKGATE_API_KEYS is empty, so the gateway is OPEN to anyone on this "
+            "machine: it answers loopback clients only (set GROKGATE_API_KEYS to serve others)."
         )
     return "\n".join(lines)
 
@@ -102,6 +102,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from grokgate.api.app import create_app
+    from grokgate.serving import header_timeout_protocol
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -122,6 +123,7 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=5,
+            http=header_timeout_protocol(settings.header_timeout),
         )
     finally:
         if simulator is not None:

@@ -36,6 +36,8 @@ DEFAULT_XAI_MODELS = (
     "grok-4.20-multi-agent-0309",
 )
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # any port
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
@@ -56,9 +58,16 @@ class Settings(BaseSettings):
     # --- client surface ---
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     admin_key: SecretStr | None = None  # operator endpoints (/admin/...); none while unset
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "*": any
+    # Host header allow-list (host or host:port, "*": any); empty: any when api_keys are set,
+    # else loopback names only (DNS rebinding). See allowed_host_list.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     keepalive_seconds: float = Field(15.0, gt=0)
     show_reasoning: bool = True
+    # slow and too many clients (`grokgate serve`; the last two apply wherever the app runs)
+    header_timeout: float = Field(15.0, gt=0)  # request line + headers, from connect/1st byte
+    body_timeout: float = Field(30.0, gt=0)  # silence between two chunks of a request body: 408
+    max_concurrent_requests: int = Field(256, ge=1)  # in flight at once; more: 503 server_busy
 
     # --- local state ---
     data_dir: Path = Path("data")
@@ -171,6 +180,7 @@ class Settings(BaseSettings):
     @field_validator(
         "api_keys",
         "cors_origins",
+        "allowed_hosts",
         "sso_tokens",
         "fetch_allow_hosts",
         "media_public_hosts",
@@ -225,6 +235,14 @@ class Settings(BaseSettings):
     @property
     def auth_enabled(self) -> bool:
         return bool(self.api_keys)
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        """The Host headers served: the configured list, else any with API keys, else the
+        loopback names (an open gateway answers only to its own machine)."""
+        if self.allowed_hosts:
+            return [host.lower() for host in self.allowed_hosts]
+        return ["*"] if self.auth_enabled else list(LOOPBACK_HOSTS)
 
     @property
     def db_path(self) -> Path:

@@ -109,6 +109,15 @@ class RequestTooLargeError(GrokGateError):
     code = "request_too_large"
 
 
+class RequestTimeoutError(GrokGateError):
+    """The client stopped sending its request body (``GROKGATE_BODY_TIMEOUT``)."""
+
+    status = 408
+    openai_type = "invalid_request_error"
+    anthropic_type = "timeout_error"
+    code = "request_timeout"
+
+
 class RateLimitError(GrokGateError):
     status = 429
     openai_type = "rate_limit_error"
@@ -126,6 +135,15 @@ class NoAccountAvailableError(GrokGateError):
     openai_type = "server_error"
     anthropic_type = "overloaded_error"
     code = "no_account_available"
+
+
+class ServerBusyError(GrokGateError):
+    """Too many requests in flight on this instance (``GROKGATE_MAX_CONCURRENT_REQUESTS``)."""
+
+    status = 503
+    openai_type = "server_error"
+    anthropic_type = "overloaded_error"
+    code = "server_busy"
 
 
 class StoreUnavailableError(GrokGateError):

@@ -20,8 +20,9 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import grokgate
+from grokgate.api.guards import ConcurrencyLimit, HostAllowList, LoopbackOnly
 from grokgate.api.json_text import valid_json_text
-from grokgate.api.limits import BodySizeLimit
+from grokgate.api.limits import BodyReadTimeout, BodySizeLimit
 from grokgate.api.openai.errors import error_response
 from grokgate.api.runtime import Runtime
 from grokgate.config import Settings, get_settings
@@ -172,7 +173,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not chosen.auth_enabled:
             log.warning(
-                "GROKGATE_API_KEYS is empty: this gateway is OPEN to anyone who can reach it"
+                "GROKGATE_API_KEYS is empty: this gateway is OPEN to anyone on this machine "
+                "(it answers loopback clients only)"
             )
         from grokgate.core.usage import warm_up
 
@@ -188,10 +190,16 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # its Location would be built from the (client's) Host header
     )
     app.state.runtime = state
-    # added before CORS, so CORS wraps it: a 413 carries the CORS headers too
+    # the last added runs first: Host check, CORS, concurrency, loopback-only (open gateway),
+    # body timeout, body size. Added before CORS, so CORS wraps them: a 413 carries CORS headers
     app.add_middleware(BodySizeLimit, max_bytes=chosen.max_body_bytes, render=render_error)
+    app.add_middleware(BodyReadTimeout, seconds=chosen.body_timeout, render=render_error)
+    if not chosen.auth_enabled:
+        app.add_middleware(LoopbackOnly, render=render_error)
+    app.add_middleware(ConcurrencyLimit, limit=chosen.max_concurrent_requests, render=render_error)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=chosen.cors_origins,
@@ -200,6 +208,7 @@ def create_app(
         expose_headers=["Retry-After"],
         max_age=600,
     )
+    app.add_middleware(HostAllowList, allowed=chosen.allowed_host_list, render=render_error)
     install_error_handlers(app)
 
     @app.get("/health", include_in_schema=False)

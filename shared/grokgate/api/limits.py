@@ -1,4 +1,5 @@
-"""The request body size limit: one pure-ASGI middleware, so it sees every route's body.
+"""Request body limits (size, and time between chunks): pure-ASGI middlewares, so they see
+every route's body.
 
 A request whose ``Content-Length`` is over the limit is refused at once, before any of the body
 is read. A body without one (chunked) is counted as it is received: the read that goes over
@@ -9,6 +10,7 @@ buffered here; the app reads the body as it always does.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from starlette.datastructures import Headers
@@ -16,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from grokgate.errors import GrokGateError, RequestTooLargeError
+from grokgate.errors import GrokGateError, RequestTimeoutError, RequestTooLargeError
 
 Renderer = Callable[[Request, GrokGateError], Response]
 
@@ -84,3 +86,58 @@ class BodySizeLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self.render(Request(scope), too_large(self.max_bytes))
         await response(scope, receive, send)
+
+
+def stalled(seconds: float) -> RequestTimeoutError:
+    return RequestTimeoutError(
+        f"The request body stopped arriving: nothing was received for {seconds:g} seconds."
+    )
+
+
+class BodyReadTimeout:
+    """A 408 (and the connection closed) when the client goes silent for ``seconds`` before
+    its body is complete. Like :class:`BodySizeLimit`, the failed read raises and the app's
+    answer to it is replaced. Once the body is complete, reads pass through untimed (a
+    streamed answer waits on ``receive`` for the disconnect)."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float, render: Renderer) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        done = timed_out = started = False
+
+        async def timed() -> Message:
+            nonlocal done, timed_out
+            if done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.seconds)
+            except TimeoutError:
+                timed_out = True
+                raise stalled(self.seconds) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done = True
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if timed_out and not started:
+                return  # the app's answer to the failed read: the 408 replaces it
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed, guarded)
+        except Exception:
+            if not timed_out or started:
+                raise
+        if timed_out and not started:
+            response = self.render(Request(scope), stalled(self.seconds))
+            response.headers["Connection"] = "close"  # the rest of the body is never read
+            await response(scope, receive, send)
