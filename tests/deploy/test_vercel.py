@@ -26,6 +26,7 @@ import pytest
 from grokgate.api.app import SURFACES, route_table
 from grokgate.config import Settings
 from tests.deploy.sam import load_file, requirement_names
+from tests.support import API_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / "vercel.json").read_text())
@@ -119,14 +120,17 @@ def test_unknown_paths_get_an_openai_404_from_the_models_function(settings_env: 
     entry = route_to_entry("/v1/no/such/thing")
     assert entry == "functions/models/vercel_app.py"
 
-    async def call() -> httpx.Response:
+    async def call() -> tuple[httpx.Response, httpx.Response]:
         transport = httpx.ASGITransport(app=load_file(entry).app)
         async with httpx.AsyncClient(transport=transport, base_url="http://vercel.test") as c:
-            return await c.get("/v1/no/such/thing")
+            keyed = await c.get("/v1/no/such/thing", headers={"authorization": f"Bearer {API_KEY}"})
+            anonymous = await c.get("/v1/no/such/thing")
+            return keyed, anonymous
 
-    response = asyncio.run(call())
+    response, anonymous = asyncio.run(call())
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_url"
+    assert anonymous.status_code == 401  # the key is checked first, as OpenAI does
 
 
 @pytest.mark.parametrize("entry", sorted(_builds()))

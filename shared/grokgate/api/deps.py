@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
+import anyio.to_thread
 from fastapi import Request
 from pydantic import SecretStr
 from starlette.datastructures import FormData, UploadFile
@@ -14,6 +17,8 @@ from grokgate.api.runtime import Runtime
 from grokgate.core.attachments import AttachmentResolver
 from grokgate.errors import AuthenticationError, InvalidRequestError
 from grokgate.upstream.files import Attachment
+
+T = TypeVar("T")
 
 
 def key_matches(supplied: str, keys: list[SecretStr]) -> bool:
@@ -25,13 +30,44 @@ def key_matches(supplied: str, keys: list[SecretStr]) -> bool:
     return found
 
 
-def supplied_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization")
+def key_in(headers: Mapping[str, str]) -> str | None:
+    """The API key in ``headers``: ``Authorization: Bearer <key>`` or ``x-api-key``."""
+    auth = headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    return request.headers.get("x-api-key") or None
+    return headers.get("x-api-key") or None
+
+
+def supplied_key(request: Request) -> str | None:
+    return key_in(request.headers)
+
+
+def key_problem(headers: Mapping[str, str], keys: list[SecretStr]) -> AuthenticationError | None:
+    """Why a request with ``headers`` may not use a gateway with ``keys`` (None: it may)."""
+    if not keys:
+        return None
+    key = key_in(headers)
+    if key is None:
+        return AuthenticationError(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' "
+            "or in an 'x-api-key' header."
+        )
+    if not key_matches(key, keys):
+        return AuthenticationError("Incorrect API key provided.")
+    return None
+
+
+OFF_LOOP_BYTES = 256 * 1024
+
+
+async def translated(request: Request, translate: Callable[[], T]) -> T:
+    """``translate()`` (a request's translation): in a worker thread when the body is large,
+    so a long conversation does not block the event loop; on the loop otherwise."""
+    if len(await request.body()) <= OFF_LOOP_BYTES:
+        return translate()
+    return await anyio.to_thread.run_sync(translate)
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -40,17 +76,11 @@ def runtime_of(request: Request) -> Runtime:
 
 
 async def require_api_key(request: Request) -> None:
-    keys = runtime_of(request).settings.api_keys
-    if not keys:
-        return
-    key = supplied_key(request)
-    if key is None:
-        raise AuthenticationError(
-            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' "
-            "or in an 'x-api-key' header."
-        )
-    if not key_matches(key, keys):
-        raise AuthenticationError("Incorrect API key provided.")
+    """Second line of defence: :class:`~grokgate.api.guards.ApiKeyRequired` has already
+    answered 401 for ``/v1/...`` before the body was read."""
+    problem = key_problem(request.headers, runtime_of(request).settings.api_keys)
+    if problem is not None:
+        raise problem
 
 
 def owner_of(request: Request) -> str:

@@ -4,6 +4,9 @@
   before anything else (a DNS-rebinding page reaches the gateway under its own host name).
 - :class:`LoopbackOnly`: an open gateway (no API keys) serves loopback clients only; others get
   a 403. ``/health`` is always answered.
+- :class:`ApiKeyRequired`: with API keys configured, a ``/v1/...`` request without a valid key
+  is a 401 before its body is read or parsed (``/health``, signed ``/media/...`` URLs and
+  ``/admin/...``, which has its own key, are not under ``/v1``).
 - :class:`ConcurrencyLimit`: more than ``GROKGATE_MAX_CONCURRENT_REQUESTS`` requests in flight
   (a streamed answer counts until its last byte) is a 503 ``server_busy`` with ``Retry-After``.
 
@@ -15,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable
 
+from pydantic import SecretStr
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -126,6 +131,27 @@ class LoopbackOnly:
             )
             await _answer(self.render, error, scope, receive, send)
             return
+        await self.app(scope, receive, send)
+
+
+class ApiKeyRequired:
+    """A 401 for ``/v1/...`` requests without one of ``keys``, decided on the headers alone:
+    the body is neither read nor parsed (the routes' ``require_api_key`` checks again)."""
+
+    def __init__(self, app: ASGIApp, *, keys: list[SecretStr], render: Renderer) -> None:
+        self.app = app
+        self.keys = keys
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == "/v1" or path.startswith("/v1/")):
+            from grokgate.api.deps import key_problem
+
+            problem = key_problem(Headers(scope=scope), self.keys)
+            if problem is not None:
+                await _answer(self.render, problem, scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
 

@@ -6,17 +6,34 @@ JSON can spell a lone UTF-16 surrogate (``"\\ud800"``) and Python's ``json`` dec
 and pydantic's own JSON parser refuse such a body; so does grokgate, with a 400 naming the
 parameter, before any route sees it. Paired surrogates (emoji escaped by ASCII-only encoders)
 are decoded into one character by ``json`` and pass.
+
+The same dependency bounds the shape of chat bodies before any translation (each over-limit
+value is a 400 naming its parameter): at most :data:`MAX_MESSAGES` ``messages`` (or ``input``
+items), :data:`MAX_PARTS` content parts per message (and ``system`` blocks),
+:data:`MAX_TOOLS` ``tools`` (or ``functions``) of at most :data:`MAX_TOOL_BYTES` of JSON each.
+A large body is checked in a worker thread, so the event loop keeps answering meanwhile.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
+import anyio.to_thread
 from fastapi import Request
 
 from grokgate.errors import InvalidRequestError
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Bytes without any of these cannot decode to a lone surrogate: a \uD800-\uDFFF escape, a raw
+# (CESU-8) surrogate, or a NUL (a UTF-16/32 body, whose escapes this does not see)
+MAYBE_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]|\x00")
+
+MAX_MESSAGES = 2000
+MAX_PARTS = 500
+MAX_TOOLS = 256
+MAX_TOOL_BYTES = 64 * 1024
+OFF_LOOP_BYTES = 256 * 1024  # bodies over this are checked in a worker thread
 
 
 def _bad(text: str) -> bool:
@@ -42,6 +59,63 @@ def lone_surrogate_at(value: object) -> str | None:
     return None
 
 
+def _too_many(param: str, count: int, limit: int, what: str) -> InvalidRequestError:
+    return InvalidRequestError(
+        f"Invalid value for '{param}': {count} {what}, the maximum is {limit}",
+        param=param,
+        code="too_many_items",
+    )
+
+
+def _check_parts(param: str, value: object) -> None:
+    if isinstance(value, list) and len(value) > MAX_PARTS:
+        raise _too_many(param, len(value), MAX_PARTS, "content parts")
+
+
+def check_shape(data: object) -> None:
+    """A 400 when a chat body (Chat Completions, Responses, Messages) is over a limit."""
+    if not isinstance(data, dict):
+        return
+    for name in ("messages", "input"):
+        items = data.get(name)
+        if not isinstance(items, list):
+            continue
+        if len(items) > MAX_MESSAGES:
+            raise _too_many(name, len(items), MAX_MESSAGES, "items")
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                _check_parts(f"{name}[{i}].content", item.get("content"))
+    _check_parts("system", data.get("system"))
+    for name in ("tools", "functions"):
+        tools = data.get(name)
+        if not isinstance(tools, list):
+            continue
+        if len(tools) > MAX_TOOLS:
+            raise _too_many(name, len(tools), MAX_TOOLS, "tools")
+        for i, tool in enumerate(tools):
+            size = len(json.dumps(tool, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            if size > MAX_TOOL_BYTES:
+                raise InvalidRequestError(
+                    f"Invalid value for '{name}[{i}]': its definition is {size} bytes of JSON, "
+                    f"the maximum is {MAX_TOOL_BYTES}",
+                    param=f"{name}[{i}]",
+                    code="tool_too_large",
+                )
+
+
+def check_body(raw: bytes, data: object) -> None:
+    """Every check of a parsed JSON body (``raw`` its bytes): lone surrogates, then shape."""
+    where = lone_surrogate_at(data) if MAYBE_SURROGATE.search(raw) else None
+    if where is not None:
+        raise InvalidRequestError(
+            f"Invalid value for '{where or 'body'}': the text holds a lone UTF-16 surrogate "
+            "(a \\ud800-\\udfff escape without its pair), which is not valid Unicode",
+            param=where or None,
+            code="invalid_unicode",
+        )
+    check_shape(data)
+
+
 async def valid_json_text(request: Request) -> None:
     """A dependency of every API route: a JSON body with a lone surrogate is a 400.
 
@@ -52,18 +126,14 @@ async def valid_json_text(request: Request) -> None:
         return
     if request.headers.get("content-type", "").lower().startswith("multipart/"):
         return
-    if not (await request.body()).strip():
+    raw = await request.body()
+    if not raw.strip():
         return
     try:
         data = await request.json()
     except (ValueError, RecursionError):
         return
-    where = lone_surrogate_at(data)
-    if where is None:
-        return
-    raise InvalidRequestError(
-        f"Invalid value for '{where or 'body'}': the text holds a lone UTF-16 surrogate "
-        "(a \\ud800-\\udfff escape without its pair), which is not valid Unicode",
-        param=where or None,
-        code="invalid_unicode",
-    )
+    if len(raw) > OFF_LOOP_BYTES:
+        await anyio.to_thread.run_sync(check_body, raw, data)
+    else:
+        check_body(raw, data)

@@ -65,9 +65,33 @@ def warm_up() -> None:
     _get_encoding()
 
 
+OFF_LOOP_CHARS = 32 * 1024  # longer texts are counted in a worker thread by :func:`counted`
+
+
+class CountedText(str):
+    """A text whose token count is known already (:func:`counted`)."""
+
+    tokens: int
+
+
+async def counted(text: str) -> str:
+    """``text``, its tokens counted in a worker thread when it is long (a long conversation
+    takes tiktoken ~60 ms per MB, too long to block the event loop): a later
+    :func:`count_tokens` of the result is free."""
+    if len(text) < OFF_LOOP_CHARS:
+        return text
+    import anyio.to_thread
+
+    result = CountedText(text)
+    result.tokens = await anyio.to_thread.run_sync(count_tokens, text)
+    return result
+
+
 def count_tokens(text: str) -> int:
     if not text:
         return 0
+    if isinstance(text, CountedText):
+        return text.tokens
     return len(_get_encoding().encode(text, disallowed_special=()))
 
 

@@ -20,11 +20,11 @@ from grokgate.api.anthropic.schemas import (
     MessagesRequest,
 )
 from grokgate.api.anthropic.translate import parse_request, to_job, to_prompt
-from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.deps import require_api_key, runtime_of, translated
 from grokgate.api.relay import relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
-from grokgate.core.usage import estimate_usage
+from grokgate.core.usage import counted, estimate_usage
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
 
@@ -38,14 +38,16 @@ JsonBody = Annotated[Any, Body()]
 @router.post("/messages", response_model=MessageOut, responses=_ERRORS)
 async def create_message(body: JsonBody, request: Request) -> Response:
     runtime = runtime_of(request)
-    wire = parse_request(MessagesRequest, body)
+    wire = await translated(request, lambda: parse_request(MessagesRequest, body))
     spec = runtime.registry().resolve(wire.model)
     if spec.is_xai:
         return await relay(request, spec, body, "messages")
-    job = to_job(wire, spec, show_reasoning=runtime.settings.show_reasoning)
+    show = runtime.settings.show_reasoning
+    job = await translated(request, lambda: to_job(wire, spec, show_reasoning=show))
     service = await runtime.chat_service()
     events = service.stream(job)
-    reply = Reply(model=job.spec.id, prompt=job.prompt, thinking=job.show_reasoning)
+    prompt = await counted(job.prompt)
+    reply = Reply(model=job.spec.id, prompt=prompt, thinking=job.show_reasoning)
     if not wire.stream:
         message = await collect(reply, events)
         return Response(message.model_dump_json(), media_type="application/json")
@@ -57,7 +59,7 @@ async def create_message(body: JsonBody, request: Request) -> Response:
 @router.post("/messages/count_tokens", response_model=CountTokensOut, responses=_ERRORS)
 async def count_tokens_route(body: JsonBody, request: Request) -> CountTokensOut:
     """The prompt's token count, as ``usage.input_tokens`` reports it; no account is used."""
-    wire = parse_request(CountTokensRequest, body)
+    wire = await translated(request, lambda: parse_request(CountTokensRequest, body))
     runtime_of(request).registry().resolve(wire.model)
-    prompt = to_prompt(wire)
+    prompt = await counted(await translated(request, lambda: to_prompt(wire)))
     return CountTokensOut(input_tokens=estimate_usage(prompt, "", "").prompt_tokens)

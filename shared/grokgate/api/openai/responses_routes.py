@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.deps import require_api_key, runtime_of, translated
 from grokgate.api.openai.responses_render import ResponseBuilder, collect, stream_events
 from grokgate.api.openai.responses_schemas import ResponseOut, ResponsesRequest
 from grokgate.api.openai.responses_translate import to_plan
@@ -17,6 +17,7 @@ from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.relay import json_object, relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
+from grokgate.core.usage import counted
 from grokgate.errors import NotFoundError
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
@@ -36,10 +37,12 @@ async def create_response(body: ResponsesRequest, request: Request) -> Response:
     spec = runtime.registry().resolve(body.model)
     if spec.is_xai:
         return await relay(request, spec, await json_object(request), "responses")
-    plan = to_plan(body, spec, show_reasoning=runtime.settings.show_reasoning)
+    show = runtime.settings.show_reasoning
+    plan = await translated(request, lambda: to_plan(body, spec, show_reasoning=show))
     service = await runtime.chat_service()
     events = service.stream(plan.job)
-    builder = ResponseBuilder(model=plan.job.spec.id, prompt=plan.job.prompt, echo=plan.echo)
+    prompt = await counted(plan.job.prompt)
+    builder = ResponseBuilder(model=plan.job.spec.id, prompt=prompt, echo=plan.echo)
     if not body.stream:
         out = await collect(builder, events)
         return Response(out.model_dump_json(), media_type="application/json")

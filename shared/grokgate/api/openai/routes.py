@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.deps import require_api_key, runtime_of, translated
 from grokgate.api.openai.media_chat import media_events
 from grokgate.api.openai.render import Answer, collect, stream_chunks
 from grokgate.api.openai.schemas import (
@@ -18,6 +18,7 @@ from grokgate.api.relay import json_object, relay
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
 from grokgate.core.registry import Kind
+from grokgate.core.usage import counted
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 
@@ -34,12 +35,13 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         events = media_events(body, spec, request)
         answer = Answer(model=spec.id, prompt=_prompt_text(body))
     else:
-        job = to_job(body, spec, show_reasoning=runtime.settings.show_reasoning)
+        show = runtime.settings.show_reasoning
+        job = await translated(request, lambda: to_job(body, spec, show_reasoning=show))
         service = await runtime.chat_service()
         events = service.stream(job)
         answer = Answer(
             model=job.spec.id,
-            prompt=job.prompt,
+            prompt=await counted(job.prompt),
             legacy_functions=bool(body.functions and not body.tools),
         )
     if not body.stream:
