@@ -49,6 +49,7 @@ class Deployment:
             GROKGATE_STATSIG_SUFFIX=DEMO_STATSIG_SUFFIX,
             GROKGATE_WEB_CHAT_TRANSPORT="rest",
             GROKGATE_DATA_DIR=str(self.data_dir / function),
+            AWS_LAMBDA_FUNCTION_NAME=function,  # Lambda sets it in every function
         )
         return env
 

@@ -12,19 +12,76 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from grokgate.config import Settings
 from grokgate.errors import GrokGateError, RequestTimeoutError, RequestTooLargeError
 
 Renderer = Callable[[Request, GrokGateError], Response]
 
+# The platforms' payload limits (README, "Limits to know"), in decimal MB as they state them.
+# Buffered: one Lambda invocation carries at most 6 MB each way; API Gateway's own 10 MB is
+# never the binding one. The chat function streams its answer through the Web Adapter (200 MB).
+LAMBDA_PAYLOAD_BYTES = 6_000_000
+LAMBDA_STREAMED_BYTES = 200_000_000
+VERCEL_BODY_BYTES = 4_500_000
 
-def too_large(max_bytes: int) -> RequestTooLargeError:
-    return RequestTooLargeError(f"The request body is too large: the maximum is {max_bytes} bytes.")
+
+@dataclass(frozen=True)
+class Limit:
+    """A payload limit: its bytes, and the platform that sets it (None: grokgate's setting)."""
+
+    max_bytes: int
+    platform: str | None = None
+
+    @property
+    def stated(self) -> str:
+        """The limit as its platform states it (``6 MB``), or in bytes (grokgate's setting)."""
+        if self.platform is None:
+            return f"{self.max_bytes} bytes"
+        return f"{self.max_bytes / 1_000_000:g} MB"
+
+
+def _platform(settings: Settings) -> tuple[str, int, int] | None:
+    """Where this process runs: the platform's name, request and response limits."""
+    if settings.vercel:
+        return "Vercel", VERCEL_BODY_BYTES, VERCEL_BODY_BYTES
+    if settings.aws_lambda:
+        streamed = (settings.aws_lwa_invoke_mode or "").lower() == "response_stream"
+        response = LAMBDA_STREAMED_BYTES if streamed else LAMBDA_PAYLOAD_BYTES
+        return "AWS Lambda", LAMBDA_PAYLOAD_BYTES, response
+    return None  # `grokgate serve`: only GROKGATE_MAX_BODY_BYTES
+
+
+def request_limit(settings: Settings) -> Limit:
+    """The effective request body limit: GROKGATE_MAX_BODY_BYTES, or the platform's if lower."""
+    platform = _platform(settings)
+    if platform is None or settings.max_body_bytes <= platform[1]:
+        return Limit(settings.max_body_bytes)
+    return Limit(platform[1], platform[0])
+
+
+def response_limit(settings: Settings) -> Limit | None:
+    """The largest answer the platform delivers (None: no limit, `grokgate serve`)."""
+    platform = _platform(settings)
+    return None if platform is None else Limit(platform[2], platform[0])
+
+
+def too_large(max_bytes: int, platform: str | None = None) -> RequestTooLargeError:
+    limit = Limit(max_bytes, platform)
+    if platform is None:
+        return RequestTooLargeError(
+            f"The request body is too large: the maximum is {max_bytes} bytes."
+        )
+    return RequestTooLargeError(
+        f"The request body is too large: {platform} accepts at most {limit.stated} per request "
+        f"({max_bytes} bytes)."
+    )
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -41,10 +98,13 @@ def declared_length(scope: Scope) -> int | None:
 class BodySizeLimit:
     """Refuse request bodies over ``max_bytes`` with a 413 that ``render`` formats for the path."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, render: Renderer) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, render: Renderer, platform: str | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.render = render
+        self.platform = platform  # named in the 413 when its limit is the one that applies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +124,7 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     over = True
-                    raise too_large(self.max_bytes)
+                    raise too_large(self.max_bytes, self.platform)
             return message
 
         async def guarded(message: Message) -> None:
@@ -84,7 +144,7 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = self.render(Request(scope), too_large(self.max_bytes))
+        response = self.render(Request(scope), too_large(self.max_bytes, self.platform))
         await response(scope, receive, send)
 
 

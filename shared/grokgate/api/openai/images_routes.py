@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -16,6 +17,7 @@ from grokgate.api.deps import (
     require_api_key,
     runtime_of,
 )
+from grokgate.api.limits import response_limit
 from grokgate.api.openai.media_schemas import (
     DEFAULT_EDIT_MODEL,
     DEFAULT_IMAGE_MODEL,
@@ -26,7 +28,7 @@ from grokgate.api.openai.media_schemas import (
 )
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.relay import json_object, relay
-from grokgate.core.media.images import ImageAnswer, ImageRequest
+from grokgate.core.media.images import ImageAnswer, ImageRequest, ImageService
 from grokgate.core.registry import Kind, ModelSpec, Registry
 from grokgate.errors import InvalidRequestError
 
@@ -44,6 +46,28 @@ def render(answer: ImageAnswer) -> Response:
     )
     body = out.model_dump_json(exclude_none=True)
     return Response(body, media_type="application/json")
+
+
+async def _deliverable(request: Request, service: ImageService, answer: ImageAnswer) -> Response:
+    """The answer, unless it is over what the platform delivers (b64_json on AWS Lambda's
+    buffered images function: 6 MB; on Vercel: 4.5 MB). Then the pictures are kept in the media
+    store and a 400 ``response_too_large`` gives their URLs and says to ask for ``url``."""
+    response = render(answer)
+    limit = response_limit(runtime_of(request).settings)
+    if limit is None or len(response.body) <= limit.max_bytes:
+        return response
+    base_url = public_base_url(request)
+    urls = [
+        i.url or await service.keep(base64.b64decode(i.b64_json or ""), i.mime, base_url)
+        for i in answer.images
+    ]
+    raise InvalidRequestError(
+        f"The images are too large to send as b64_json: {limit.platform} delivers at most "
+        f"{limit.stated} per response and this answer is {len(response.body)} bytes. Ask for "
+        f'response_format "url" instead. These images were kept: {" ".join(urls)}',
+        param="response_format",
+        code="response_too_large",
+    )
 
 
 def _format(answer: ImageAnswer) -> Literal["png", "webp", "jpeg"] | None:
@@ -91,7 +115,8 @@ async def generations(body: ImageGenerationRequest, request: Request) -> Respons
         response_format=body.response_format or "url",
     )
     service = await runtime.image_service()
-    return render(await service.generate(req, base_url=public_base_url(request)))
+    answer = await service.generate(req, base_url=public_base_url(request))
+    return await _deliverable(request, service, answer)
 
 
 @router.post("/images/edits", response_model=ImagesResponseOut, responses=_ERRORS)
@@ -140,7 +165,8 @@ async def edits(request: Request) -> Response:
         inputs=tuple(inputs),
     )
     service = await runtime.image_service()
-    return render(await service.generate(req, base_url=public_base_url(request)))
+    answer = await service.generate(req, base_url=public_base_url(request))
+    return await _deliverable(request, service, answer)
 
 
 def _int(value: Any, param: str, default: int) -> int:

@@ -209,7 +209,10 @@ class ImageService:
             raise UpstreamError("grok.com sent an image that is not a picture")
         if req.response_format == "b64_json":
             return OutputImage(b64_json=base64.b64encode(data).decode("ascii"), mime=mime)
+        return OutputImage(url=await self.keep(data, mime, base_url), mime=mime)
+
+    async def keep(self, data: bytes, mime: str, base_url: str) -> str:
+        """Store one picture in the media store; returns its URL for the client."""
         key = f"images/{time.strftime('%Y%m%d')}/{uuid.uuid4().hex}.{_EXT.get(mime, 'bin')}"
         await self.media.put(key, data, mime)
-        url = await self.media.url(key, base_url=base_url, content_type=mime)
-        return OutputImage(url=url, mime=mime)
+        return await self.media.url(key, base_url=base_url, content_type=mime)
