@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     secrets: str | None = None  # a Secrets Manager secret or ssm:<SecureString parameter>
     # set by Vercel; GROKGATE_VERCEL=false overrides it (e.g. under `vercel dev`)
     vercel: bool = Field(False, validation_alias=AliasChoices("GROKGATE_VERCEL", "VERCEL"))
+    # set by Lambda (and the Web Adapter's mode): their payload limits apply (api/limits.py)
+    aws_lambda: str | None = Field(None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
+    aws_lwa_invoke_mode: str | None = Field(None, validation_alias="AWS_LWA_INVOKE_MODE")
 
     # --- client surface ---
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

@@ -86,6 +86,12 @@ def redact(text: str) -> str:
     return _registry.redact(text)
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` redacted, then cut to ``limit`` characters: redacting first means a cut can
+    never fall inside a secret and leave half of it unrecognizable (and so unmasked)."""
+    return redact(text)[:limit]
+
+
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -20,9 +20,9 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import grokgate
-from grokgate.api.guards import ConcurrencyLimit, HostAllowList, LoopbackOnly
+from grokgate.api.guards import ApiKeyRequired, ConcurrencyLimit, HostAllowList, LoopbackOnly
 from grokgate.api.json_text import valid_json_text
-from grokgate.api.limits import BodyReadTimeout, BodySizeLimit
+from grokgate.api.limits import BodyReadTimeout, BodySizeLimit, request_limit
 from grokgate.api.openai.errors import error_response
 from grokgate.api.runtime import Runtime
 from grokgate.config import Settings, get_settings
@@ -194,8 +194,14 @@ def create_app(
     )
     app.state.runtime = state
     # the last added runs first: Host check, CORS, concurrency, loopback-only (open gateway),
-    # body timeout, body size. Added before CORS, so CORS wraps them: a 413 carries CORS headers
-    app.add_middleware(BodySizeLimit, max_bytes=chosen.max_body_bytes, render=render_error)
+    # body timeout, body size, API key (before FastAPI reads the body). Added before CORS, so
+    # CORS wraps them: a 413 or 401 carries CORS headers
+    if chosen.auth_enabled:
+        app.add_middleware(ApiKeyRequired, keys=chosen.api_keys, render=render_error)
+    body = request_limit(chosen)  # GROKGATE_MAX_BODY_BYTES, or Lambda's / Vercel's if lower
+    app.add_middleware(
+        BodySizeLimit, max_bytes=body.max_bytes, platform=body.platform, render=render_error
+    )
     app.add_middleware(BodyReadTimeout, seconds=chosen.body_timeout, render=render_error)
     if not chosen.auth_enabled:
         app.add_middleware(LoopbackOnly, render=render_error)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from grokgate.errors import GrokGateError, InvalidRequestError
-from grokgate.upstream.files import Attachment
+from grokgate.upstream.files import Attachment, ByteBudget
 
 if TYPE_CHECKING:
     from grokgate.upstream.fetch import SafeFetcher
@@ -62,6 +62,7 @@ _ALIASES = {
     "application/x-pdf": "application/pdf",
     "text/json": "application/json",
 }
+FETCHES_AT_ONCE = 4  # remote URLs of one request fetched at the same time
 _WHITESPACE = re.compile(r"\s+")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"]+")
 
@@ -118,12 +119,16 @@ class AttachmentResolver:
 
     async def resolve(self, inputs: Sequence[FileInput]) -> list[Attachment]:
         """Every input's attachment, in input order; the first bad input (in input order, of
-        those that failed) is the 400."""
+        those that failed) is the 400. The request's total is enforced while fetching: every
+        body is taken from one byte budget as it arrives, at most :data:`FETCHES_AT_ONCE` URLs
+        are fetched at a time, and no fetch starts once the total is spent."""
         tasks: list[asyncio.Task[Attachment]] = []
+        budget = ByteBudget(self.max_total_bytes, self._over_total)
+        gate = asyncio.Semaphore(FETCHES_AT_ONCE)
         try:
             async with asyncio.TaskGroup() as group:
                 for index, item in enumerate(inputs):
-                    tasks.append(group.create_task(self._one(index, item)))
+                    tasks.append(group.create_task(self._one(index, item, budget, gate)))
         except BaseExceptionGroup:
             failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
             for task in failed:
@@ -132,17 +137,21 @@ class AttachmentResolver:
                     raise error from None
             raise
         attachments = [t.result() for t in tasks]
-        total = sum(len(a.data) for a in attachments)
-        if total > self.max_total_bytes:
-            raise InvalidRequestError(
-                f"the attached files add up to {total} bytes; at most {self.max_total_bytes} "
-                "bytes can be attached to one request",
-                param="messages",
-                code="attachment_too_large",
-            )
+        if sum(len(a.data) for a in attachments) > self.max_total_bytes:
+            raise self._over_total()
         return attachments
 
-    async def _one(self, index: int, item: FileInput) -> Attachment:
+    def _over_total(self) -> InvalidRequestError:
+        return InvalidRequestError(
+            f"the attached files add up to more than {self.max_total_bytes} bytes, the most "
+            "that can be attached to one request",
+            param="messages",
+            code="attachment_too_large",
+        )
+
+    async def _one(
+        self, index: int, item: FileInput, budget: ByteBudget, gate: asyncio.Semaphore
+    ) -> Attachment:
         param = item.param or "messages"
         label = f"{'image' if item.kind == 'image' else 'file'} {index + 1}"
         source = item.source.strip()
@@ -150,6 +159,7 @@ class AttachmentResolver:
         url_name: str | None = None
         if scheme == "data":
             data, declared = self._data_uri(source, label, param)
+            budget.take(len(data))
         elif scheme in ("http", "https"):
             if self.fetcher is None:
                 raise InvalidRequestError(
@@ -158,7 +168,10 @@ class AttachmentResolver:
                     code="url_refused",
                 )
             try:
-                fetched = await self.fetcher.fetch(source)
+                async with gate:
+                    if budget.remaining <= 0:  # spent: no further fetch starts
+                        raise self._over_total()
+                    fetched = await self.fetcher.fetch(source, budget=budget)
             except GrokGateError as exc:
                 exc.param = exc.param or param
                 raise

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from grokgate.errors import ConflictError, StoreUnavailableError
+from grokgate.errors import ConflictError
 from grokgate.shield import shielded
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, apply_changes, job_doc
-from grokgate.stores.sqlite_open import open_sqlite
+from grokgate.stores.sqlite_open import open_sqlite, unavailable
 
 __all__ = ["SqliteJobStore"]
 
@@ -72,10 +72,8 @@ class SqliteJobStore(JobStore):
     async def _guard(self, what: str, op: Awaitable[_T]) -> _T:
         try:
             return await op
-        except sqlite3.Error as exc:
-            raise StoreUnavailableError(
-                f"SQLite {what} on {self.path} failed: {type(exc).__name__}"
-            ) from exc
+        except (sqlite3.Error, OSError) as exc:
+            raise unavailable(f"complete the job {what}", exc) from exc
 
     async def _transaction(self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
         """Run ``body`` inside BEGIN IMMEDIATE on this connection; commit, or roll back if it

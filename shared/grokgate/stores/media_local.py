@@ -26,8 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from grokgate.errors import InvalidRequestError, StoreUnavailableError
+from grokgate.errors import InvalidRequestError
 from grokgate.stores.media import MediaStore, validate_key
+from grokgate.stores.sqlite_open import unavailable
 
 __all__ = ["MIN_SECRET_BYTES", "SECRET_FILE", "LocalMediaStore", "local_secret"]
 
@@ -168,9 +169,7 @@ class LocalMediaStore(MediaStore):
         try:
             return await asyncio.to_thread(fn, *args)
         except OSError as exc:
-            raise StoreUnavailableError(
-                f"could not {what} local media under {self.root}: {type(exc).__name__}"
-            ) from exc
+            raise unavailable(f"{what} local media", exc) from exc
 
     def _write(self, path: Path, data: bytes, content_type: str) -> None:
         for attempt in range(3):  # a concurrent delete may remove an emptied directory

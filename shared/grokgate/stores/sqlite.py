@@ -23,7 +23,7 @@ import aiosqlite
 from grokgate.shield import shielded
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.records import Account, from_doc, to_doc
-from grokgate.stores.sqlite_open import open_sqlite
+from grokgate.stores.sqlite_open import guard_sqlite, open_sqlite
 from grokgate.stores.transitions import Feedback, apply, extend_lease, take_slot
 
 _SCHEMA = (
@@ -183,3 +183,19 @@ class SqliteAccountStore(AccountStore):
                 await db.execute("ROLLBACK")
                 raise
         return after
+
+
+guard_sqlite(
+    SqliteAccountStore,
+    (
+        "_load",
+        "_load_all",
+        "_get_value",
+        "_put_value",
+        "_insert_if_absent",
+        "_delete",
+        "_acquire",
+        "_extend",
+        "_update",
+    ),
+)

@@ -9,13 +9,48 @@ the process alive). The account store and the job store share one file.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import aiosqlite
 
+from grokgate.errors import StoreUnavailableError
+from grokgate.logs import get_logger, redact
+
 WAL_ATTEMPTS = 50
+log = get_logger("stores.sqlite")
+_C = TypeVar("_C")
+
+
+def unavailable(what: str, exc: BaseException) -> StoreUnavailableError:
+    """The client-facing error for a failed SQLite/file operation: generic (no path, no
+    exception text, which may hold one); the detail goes to the log, redacted."""
+    log.error("store %s failed: %s: %s", what, type(exc).__name__, redact(str(exc)))
+    return StoreUnavailableError(
+        f"the gateway's store is unavailable (could not {what}); try again later"
+    )
+
+
+def _guarded(method: Callable[..., Awaitable[Any]], what: str) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(method)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except (sqlite3.Error, OSError) as exc:
+            raise unavailable(what, exc) from exc
+
+    return wrapper
+
+
+def guard_sqlite(cls: _C, names: Sequence[str]) -> _C:
+    """Wrap the async methods ``names`` of ``cls`` so an :class:`sqlite3.Error` (a corrupt,
+    locked or unreadable file) or an OSError becomes a :class:`StoreUnavailableError` (503)."""
+    for name in names:
+        setattr(cls, name, _guarded(getattr(cls, name), f"complete {name.strip('_')}"))
+    return cls
 
 
 async def open_sqlite(path: Path, schema: Sequence[str]) -> aiosqlite.Connection:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from grokgate.logs import clip
 from grokgate.stores.records import (
     MEDIA_WINDOW_SECONDS,
     SERVING,
@@ -64,7 +65,7 @@ def new_health(current: float, fb: Feedback) -> float:
 
 
 def truncate_error(error: str) -> str:
-    return error[:ERROR_LIMIT]
+    return clip(error, ERROR_LIMIT)
 
 
 def take_slot(

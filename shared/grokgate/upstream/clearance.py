@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from grokgate.errors import UpstreamError, Verdict
-from grokgate.logs import get_logger, register_cookies
+from grokgate.logs import clip, get_logger, register_cookies
 from grokgate.stores.base import AccountStore
 from grokgate.upstream.browser.api import Egress
 from grokgate.upstream.browser.profiles import Fingerprint, chrome_major, profile_for
@@ -214,7 +214,7 @@ class FlareSolverr:
         if not isinstance(solution, dict) or data.get("status") != "ok":
             said = data.get("message") if isinstance(data, dict) else None
             raise UpstreamError(
-                f"FlareSolverr failed: {str(said)[:200]}", verdict=Verdict.CHALLENGED
+                f"FlareSolverr failed: {clip(str(said), 200)}", verdict=Verdict.CHALLENGED
             )
         cookies = "; ".join(
             f"{c['name']}={c['value']}"

@@ -29,6 +29,7 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 
 from grokgate.errors import FetchRefusedError, InvalidRequestError
+from grokgate.upstream.files import ByteBudget
 from grokgate.upstream.http import body_of
 
 __all__ = ["Fetched", "Resolver", "SafeFetcher", "address_problem", "system_resolver"]
@@ -158,9 +159,10 @@ class SafeFetcher:
             await self._http.aclose()
             self._http = None
 
-    async def fetch(self, url: str) -> Fetched:
+    async def fetch(self, url: str, *, budget: ByteBudget | None = None) -> Fetched:
         """The body of ``url``; :class:`FetchRefusedError` for a URL that breaks a rule,
-        :class:`InvalidRequestError` (``url_unreachable``) when it cannot be fetched."""
+        :class:`InvalidRequestError` (``url_unreachable``) when it cannot be fetched. With a
+        ``budget``, the body's bytes are also taken from it as they arrive."""
         try:
             current = httpx.URL(url)
         except (httpx.InvalidURL, TypeError) as exc:
@@ -168,7 +170,7 @@ class SafeFetcher:
         try:
             async with asyncio.timeout(self.timeout):
                 for _ in range(self.max_redirects + 1):
-                    result = await self._hop(current)
+                    result = await self._hop(current, budget)
                     if isinstance(result, Fetched):
                         return result
                     current = result
@@ -182,7 +184,7 @@ class SafeFetcher:
             f"refused to fetch {_display(httpx.URL(url))}: more than {self.max_redirects} redirects"
         )
 
-    async def _hop(self, url: httpx.URL) -> Fetched | httpx.URL:
+    async def _hop(self, url: httpx.URL, budget: ByteBudget | None) -> Fetched | httpx.URL:
         """One request: the answer, or the URL it redirects to."""
         shown = _display(url)
         scheme = url.scheme.lower()
@@ -211,7 +213,7 @@ class SafeFetcher:
                     ) from exc
             if not 200 <= response.status_code < 300:
                 raise _unreachable(shown, f"the server answered HTTP {response.status_code}")
-            data = await self._body(response, shown)
+            data = await self._body(response, shown, budget)
         except httpx.TimeoutException as exc:
             raise _unreachable(shown, "the body did not arrive in time") from exc
         except httpx.HTTPError as exc:
@@ -268,11 +270,13 @@ class SafeFetcher:
                     raise FetchRefusedError(f"refused to fetch {shown}: {named} is {problem}")
         return [a.split("%", 1)[0] for a in addresses]
 
-    async def _body(self, response: httpx.Response, shown: str) -> bytes:
+    async def _body(self, response: httpx.Response, shown: str, budget: ByteBudget | None) -> bytes:
         too_large = f"refused to fetch {shown}: the body is larger than {self.max_bytes} bytes"
         length = response.headers.get("content-length")
         if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
             raise FetchRefusedError(too_large)
+        if budget is not None and length is not None and length.strip().isdigit():
+            budget.check(int(length))
         # We asked for identity, yet a server may encode anyway: its raw bytes are decoded
         # here, a piece at a time, so a decompression bomb stops at max_bytes (httpx's own
         # decoding inflates each network chunk in full before anything is counted).
@@ -284,6 +288,8 @@ class SafeFetcher:
                     size += len(chunk)
                     if size > self.max_bytes:
                         raise FetchRefusedError(too_large)
+                    if budget is not None:
+                        budget.take(len(chunk))
                     chunks.append(chunk)
         except httpx.DecodingError as exc:
             raise FetchRefusedError(f"refused to fetch {shown}: {exc}") from exc

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from grokgate.errors import UpstreamError, Verdict
+from grokgate.logs import clip
 from grokgate.upstream.http import body_of
 
 _BLOCKED_MARKERS = ("blocked-user", "user is blocked", "account suspended")
@@ -68,9 +69,9 @@ def _upstream_message(body: str) -> str | None:
     if isinstance(data, dict):
         err = data.get("error", data)
         if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return err["message"][:300]
+            return clip(err["message"], 300)
         if isinstance(err, str):
-            return err[:300]
+            return clip(err, 300)
     return None
 
 
@@ -157,7 +158,7 @@ def classify_inband(error: Any, *, nested: bool) -> UpstreamError:
     ``nested`` is True for ``result.response.error`` and False for a top-level ``error``.
     """
     err: dict[str, Any] = error if isinstance(error, dict) else {"message": str(error)}
-    message = str(err.get("message") or "unknown error")[:300]
+    message = clip(str(err.get("message") or "unknown error"), 300)
     code = err.get("code")
     low = message.lower()
     where = "in its stream"

@@ -21,6 +21,7 @@ from typing import Any
 
 from grokgate.errors import UpstreamError, UpstreamStreamError, Verdict
 from grokgate.events import Event, Finish, ReasoningDelta, SearchSource, TextDelta
+from grokgate.logs import clip
 from grokgate.upstream.grokweb.adapter import (
     TOOL_NAMES,
     Citations,
@@ -86,7 +87,7 @@ def _tool_name(key: str) -> str | None:
 
 
 def _message(value: Any, default: str) -> str:
-    return str(value)[:_MESSAGE_LIMIT] if value else default
+    return clip(str(value), _MESSAGE_LIMIT) if value else default
 
 
 def gateway_error(error: Any) -> UpstreamError:
@@ -94,7 +95,7 @@ def gateway_error(error: Any) -> UpstreamError:
     err: dict[str, Any] = error if isinstance(error, dict) else {"message": str(error)}
     raw = err.get("code")
     code = _error_code(raw)
-    shown = str(raw).strip()[:40] if code else "no code"
+    shown = clip(str(raw).strip(), 40) if code else "no code"
     message = _message(err.get("message"), "unknown error")
     said = f"grok.com's gateway reported an error ({shown}): {message}"
     account = account_verdict(message)  # a block or dead credentials, whatever the code says

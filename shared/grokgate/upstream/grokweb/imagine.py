@@ -31,7 +31,7 @@ from grokgate.errors import (
     UpstreamTimeoutError,
     Verdict,
 )
-from grokgate.logs import get_logger
+from grokgate.logs import clip, get_logger
 from grokgate.upstream.browser.api import HandshakeRefused, Socket, SocketClosed
 from grokgate.upstream.grokweb.assets import AssetHosts
 from grokgate.upstream.grokweb.classify import classify_inband, refusal_error
@@ -77,8 +77,8 @@ class _Slot:
 
 def imagine_error(frame: dict[str, Any]) -> UpstreamError:
     """The error for an ``{"type":"error","err_code":..,"err_msg":..}`` frame."""
-    code = str(frame.get("err_code") or "")[:80]
-    message = str(frame.get("err_msg") or "")[:300]
+    code = clip(str(frame.get("err_code") or ""), 80)
+    message = clip(str(frame.get("err_msg") or ""), 300)
     text = f"{code}: {message}" if code and message else code or message or "unknown error"
     verdict = classify_inband({"message": text}, nested=False).verdict
     low = text.lower()

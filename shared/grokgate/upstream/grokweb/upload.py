@@ -25,6 +25,7 @@ from grokgate.errors import (
     UpstreamRejectedError,
     UpstreamTimeoutError,
 )
+from grokgate.logs import clip
 from grokgate.stores.records import Account
 from grokgate.upstream.browser.api import Egress
 from grokgate.upstream.browser.profiles import Fingerprint
@@ -92,9 +93,9 @@ def _reason(error: Any) -> str:
     if isinstance(error, dict):
         for key in ("reason", "message", "code"):
             if isinstance(error.get(key), str) and error[key]:
-                return str(error[key])[:200]
-        return json.dumps(error, ensure_ascii=False)[:200]
-    return str(error)[:200]
+                return clip(str(error[key]), 200)
+        return clip(json.dumps(error, ensure_ascii=False), 200)
+    return clip(str(error), 200)
 
 
 def parse_upload_meta(raw: bytes, name: str) -> UploadedFile:
