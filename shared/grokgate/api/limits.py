@@ -115,33 +115,21 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
             return
         received = 0
-        over = started = False
+        failure: GrokGateError | None = None
 
         async def counted() -> Message:
-            nonlocal received, over
+            nonlocal received, failure
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    over = True
-                    raise too_large(self.max_bytes, self.platform)
+                    failure = too_large(self.max_bytes, self.platform)
+                    raise failure
             return message
 
-        async def guarded(message: Message) -> None:
-            nonlocal started
-            if over and not started:
-                return  # the app's answer to the failed read: the 413 replaces it
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counted, guarded)
-        except Exception:
-            if not over or started:
-                raise
-        if over and not started:
-            await self._refuse(scope, receive, send)
+        await replacing_failed_reads(
+            self.app, scope, receive, send, counted, lambda: failure, self.render
+        )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = self.render(Request(scope), too_large(self.max_bytes, self.platform))
@@ -169,35 +157,66 @@ class BodyReadTimeout:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        done = timed_out = started = False
+        done = False
+        failure: GrokGateError | None = None
 
         async def timed() -> Message:
-            nonlocal done, timed_out
+            nonlocal done, failure
             if done:
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.seconds)
             except TimeoutError:
-                timed_out = True
-                raise stalled(self.seconds) from None
+                failure = stalled(self.seconds)
+                raise failure from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 done = True
             return message
 
-        async def guarded(message: Message) -> None:
-            nonlocal started
-            if timed_out and not started:
-                return  # the app's answer to the failed read: the 408 replaces it
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        await replacing_failed_reads(
+            self.app,
+            scope,
+            receive,
+            send,
+            timed,
+            lambda: failure,
+            self.render,
+            close=True,  # the rest of the body is never read
+        )
 
-        try:
-            await self.app(scope, timed, guarded)
-        except Exception:
-            if not timed_out or started:
-                raise
-        if timed_out and not started:
-            response = self.render(Request(scope), stalled(self.seconds))
-            response.headers["Connection"] = "close"  # the rest of the body is never read
-            await response(scope, receive, send)
+
+async def replacing_failed_reads(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    reading: Receive,
+    failure: Callable[[], GrokGateError | None],
+    render: Renderer,
+    *,
+    close: bool = False,
+) -> None:
+    """Run ``app`` reading its body through ``reading``. When a read fails (``failure()`` then
+    names why) before the app began its answer, whatever the app answers to the failed read
+    (FastAPI turns it into a 400) is dropped and ``failure()`` rendered in its place."""
+    started = False
+
+    async def guarded(message: Message) -> None:
+        nonlocal started
+        if failure() is not None and not started:
+            return  # the app's answer to the failed read: ours replaces it
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, reading, guarded)
+    except Exception:
+        if failure() is None or started:
+            raise
+    error = failure()
+    if error is not None and not started:
+        response = render(Request(scope), error)
+        if close:
+            response.headers["Connection"] = "close"
+        await response(scope, receive, send)
