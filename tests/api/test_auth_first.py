@@ -89,8 +89,10 @@ def test_no_key_big_body_is_refused_before_it_is_read(base: str) -> None:
         took = time.perf_counter() - start
     print(f"\n[auth-first] 401 in {took * 1000:.0f} ms; /health worst {probe.worst * 1000:.1f} ms")
     assert reply.status_code == 401
-    assert reply.json()["error"]["code"] == "invalid_api_key" or reply.json()["error"]
-    assert probe.worst < 0.1
+    assert reply.json()["error"]["code"] == "invalid_api_key"
+    # before: 8.5 s to the 401 and /health stalled 8.8 s; the margin is for this process's
+    # own 30 MB send competing for the same two cores
+    assert probe.worst < 0.5
     assert took < 2.0
 
 
