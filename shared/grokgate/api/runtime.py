@@ -135,7 +135,7 @@ class Runtime(GrokParts, MediaParts):
                     from grokgate.core.relay import RelayService
 
                     self._relay = RelayService(
-                        pool, self._xai_client(), max_retries=self.settings.max_retries
+                        pool, self.xai_client(), max_retries=self.settings.max_retries
                     )
         return self._relay
 
@@ -186,7 +186,7 @@ class Runtime(GrokParts, MediaParts):
                     from grokgate.core.accounts.quota import QuotaSync
 
                     s = self.settings
-                    reads = QuotaReads(self._rest_client, self.media_client)
+                    reads = QuotaReads(self.web_client, self.media_client)
                     self._quota = QuotaSync(
                         store,
                         reads,
@@ -261,7 +261,7 @@ class Runtime(GrokParts, MediaParts):
             )
         return self._http
 
-    def _statsig(self) -> Signer:
+    def statsig_signer(self) -> Signer:
         """The x-statsig-id signer: an external provider if configured, else the live pair
         (the store's, seeded by the settings; synthetic ``x1:`` while there is none)."""
         if self._signer is None:
@@ -289,27 +289,12 @@ class Runtime(GrokParts, MediaParts):
                     log.info("x-statsig-id: signed in-process (the shared pair, else the env's)")
         return self._signer
 
-    # --- what the doctor and the CLI use (the store is built first: ``await store()``) ------
-
     def web_client(self) -> GrokWebClient:
-        """grok.com's REST client."""
-        return self._rest_client()
-
-    def grok_web(self) -> GrokWeb:
-        """The browser transport with each account's egress."""
-        return self._grok_web()
-
-    def statsig_signer(self) -> Signer:
-        return self._statsig()
-
-    def xai_client(self) -> XaiClient:
-        return self._xai_client()
-
-    def _rest_client(self) -> GrokWebClient:
+        """grok.com's REST client (the store is built first: ``await store()``)."""
         if self._rest is None:
             from grokgate.upstream.grokweb.client import GrokWebClient
 
-            self._rest = GrokWebClient(self._grok_web(), signer=self._statsig())
+            self._rest = GrokWebClient(self.grok_web(), signer=self.statsig_signer())
         return self._rest
 
     def _chat_upstream(self) -> ChatUpstream:
@@ -317,13 +302,13 @@ class Runtime(GrokParts, MediaParts):
         if self._web_chat is None:
             choice = self.settings.web_chat_transport
             if choice == "rest":
-                self._web_chat = self._rest_client()
+                self._web_chat = self.web_client()
             elif choice == "ws":
                 self._web_chat = self._gateway_client()
             else:
                 from grokgate.upstream.grokweb.transports import FallbackChat
 
-                self._web_chat = FallbackChat(self._gateway_client(), self._rest_client())
+                self._web_chat = FallbackChat(self._gateway_client(), self.web_client())
         return self._web_chat
 
     def _gateway_client(self) -> ChatUpstream:
@@ -331,7 +316,7 @@ class Runtime(GrokParts, MediaParts):
         from grokgate.upstream.grokweb.gateway import GrokGatewayClient
         from grokgate.upstream.grokweb.session import fetch_user_id
 
-        web = self._grok_web()
+        web = self.grok_web()
         assert self._store is not None, "the store is built before the chat service"
 
         async def lookup(account: Account) -> str:
@@ -343,7 +328,7 @@ class Runtime(GrokParts, MediaParts):
             heartbeat_seconds=self.settings.ws_heartbeat_seconds,
         )
 
-    def _xai_client(self) -> XaiClient:
+    def xai_client(self) -> XaiClient:
         if self._xai is None:
             from grokgate.upstream.http import new_http_client
             from grokgate.upstream.xai.client import XaiClient

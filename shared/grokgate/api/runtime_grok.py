@@ -77,7 +77,7 @@ class GrokParts:
             )
         return self._egresses
 
-    def _grok_web(self) -> GrokWeb:
+    def grok_web(self) -> GrokWeb:
         """What every grok.com client shares: the browser transport (curl_cffi, imported
         here, on the first grok.com call) and the egresses."""
         if self._web is None:

@@ -36,10 +36,10 @@ class MediaParts:
     async def pool(self) -> AccountPool:
         raise NotImplementedError
 
-    def _statsig(self) -> Signer:
+    def statsig_signer(self) -> Signer:
         raise NotImplementedError
 
-    def _grok_web(self) -> GrokWeb:
+    def grok_web(self) -> GrokWeb:
         raise NotImplementedError
 
     def media_client(self) -> GrokMediaClient:
@@ -49,8 +49,8 @@ class MediaParts:
 
             s = self.settings
             self._media_client = GrokMediaClient(
-                self._grok_web(),
-                signer=self._statsig(),
+                self.grok_web(),
+                signer=self.statsig_signer(),
                 assets_url=s.grok_assets_url,
                 public_hosts=tuple(s.media_public_hosts),
                 max_download_bytes=s.max_media_bytes,

@@ -101,7 +101,7 @@ class GrokWeb:
             if not challenged(response.status_code, response.headers):
                 yield response
                 return
-        if not await self._renew(egress):
+        if not await self.egresses.renew(egress):
             raise challenge_error(egress)
         retry = await self.egresses.egress(egress.key)
         async with self._stream(retry, method, url, headers, body, seconds) as response:
@@ -119,7 +119,7 @@ class GrokWeb:
         except HandshakeRefused as exc:
             if not challenged(exc.status_code, exc.headers):
                 raise
-            if not await self._renew(egress):
+            if not await self.egresses.renew(egress):
                 raise UpstreamHandshakeError.from_error(challenge_error(egress)) from exc
         retry = await self.egresses.egress(egress.key)
         try:
@@ -167,6 +167,3 @@ class GrokWeb:
             raise
         self.egresses.succeeded(egress.key)
         return socket
-
-    async def _renew(self, egress: Egress) -> bool:
-        return await self.egresses.renew(egress)
