@@ -153,6 +153,13 @@ class StoreUnavailableError(GrokGateError):
     openai_type = "server_error"
     anthropic_type = "api_error"
     code = "store_unavailable"
+    default_retry_after = 2.0  # outages of a store are usually brief; clients back off a little
+    detail = ""  # for the operator (CLI): which table or file, and how; never sent to clients
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            self.retry_after = self.default_retry_after
+        return super().headers()
 
 
 class DeadlineExceededError(GrokGateError):

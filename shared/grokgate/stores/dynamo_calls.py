@@ -3,7 +3,8 @@
 The client is injected (tests: moto's server) or built lazily on first use; each call runs in
 a worker thread. A refused condition (or another tolerated error code) raises
 :class:`Rejected` with the service's answer; anything else is a
-:class:`~grokgate.errors.StoreUnavailableError` naming the table and the operation.
+:func:`~grokgate.stores.failures.unavailable` (the client sees the operation, the log the
+table).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from grokgate.errors import StoreUnavailableError
+from grokgate.stores.failures import unavailable
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -69,10 +70,8 @@ class DynamoCalls:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in tolerate:
                 raise Rejected(code, dict(exc.response)) from exc
-            raise StoreUnavailableError(
-                f"DynamoDB {operation} on table {self.table!r} failed: {code or 'error'}"
-            ) from exc
+            detail = f"DynamoDB {operation} on table {self.table!r} failed: {code or 'error'}"
+            raise unavailable(f"complete a DynamoDB {operation}", exc, detail) from exc
         except BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"DynamoDB {operation} on table {self.table!r} failed: {type(exc).__name__}"
-            ) from exc
+            detail = f"DynamoDB {operation} on table {self.table!r} failed: {type(exc).__name__}"
+            raise unavailable(f"complete a DynamoDB {operation}", exc, detail) from exc

@@ -187,19 +187,37 @@ class JobStore(ABC):
         """``owner``'s jobs by (created_at, id), newest first for ``desc``; the page and whether
         more follow. ``after`` is the id of the last job of the previous page: an id that is not
         one of ``owner``'s jobs (any more) raises InvalidRequestError."""
+        cursor = await self._cursor(owner, after, limit, order)
+        return await self._page(owner, cursor, limit, order == "desc")
+
+    async def list_all(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 20,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> JobPage:
+        """Every owner's jobs (the console's admin view), ordered and paged like :meth:`list`;
+        ``after`` is the id of any job. Off the hot path: a backend may read everything."""
+        cursor = await self._cursor(None, after, limit, order)
+        return await self._page_all(cursor, limit, order == "desc")
+
+    async def _cursor(
+        self, owner: str | None, after: str | None, limit: int, order: str
+    ) -> tuple[float, str] | None:
+        """The arguments of a listing checked; the (created_at, id) to list after."""
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise InvalidRequestError("limit must be an integer", param="limit")
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequestError(f"limit must be 1 to {MAX_LIST_LIMIT}", param="limit")
         if order not in ("asc", "desc"):
             raise InvalidRequestError("order must be 'asc' or 'desc'", param="order")
-        cursor: tuple[float, str] | None = None
-        if after is not None:
-            anchor = await self.get(after)
-            if anchor is None or anchor.owner != owner:
-                raise InvalidRequestError(f"no job {after!r} to list after", param="after")
-            cursor = (anchor.created_at, anchor.id)
-        return await self._page(owner, cursor, limit, order == "desc")
+        if after is None:
+            return None
+        anchor = await self.get(after)
+        if anchor is None or (owner is not None and anchor.owner != owner):
+            raise InvalidRequestError(f"no job {after!r} to list after", param="after")
+        return anchor.created_at, anchor.id
 
     async def update(
         self,
@@ -225,8 +243,16 @@ class JobStore(ABC):
             return False
         return await self._delete(job_id)
 
+    async def sweep(self) -> int:
+        """Delete the jobs whose ``expires_at`` has passed; how many. A backend with its own
+        expiry (DynamoDB's TTL) deletes nothing here."""
+        return await self._sweep(self.clock())
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has none."""
+
+    async def _sweep(self, now: float) -> int:
+        return 0
 
     # --- primitives each backend implements atomically -----------------------------------
 
@@ -243,6 +269,12 @@ class JobStore(ABC):
         self, owner: str, cursor: tuple[float, str] | None, limit: int, descending: bool
     ) -> JobPage:
         """:func:`paginate` over ``owner``'s jobs."""
+
+    @abstractmethod
+    async def _page_all(
+        self, cursor: tuple[float, str] | None, limit: int, descending: bool
+    ) -> JobPage:
+        """:func:`paginate` over every owner's jobs."""
 
     @abstractmethod
     async def _update(

@@ -13,7 +13,8 @@ A create with a key writes both items in one ``TransactWriteItems``, each condit
 ``attribute_not_exists(id)``; when the claim's condition fails the claim names the job that
 won. An update is one conditional ``UpdateItem`` (``#status IN (...)``) returning ``ALL_NEW``.
 
-:meth:`JobStore.list` is a ``Scan`` filtered on the owner (claims have no owner), sorted and
+:meth:`JobStore.list` is a ``Scan`` filtered on the owner (claims have no owner; the console's
+:meth:`JobStore.list_all` filters on having one), sorted and
 paged in code: it reads the whole table, which is fine for the few thousand jobs a gateway
 keeps within their retention, and is off the hot path (pollers ``get`` one job by key).
 """
@@ -27,9 +28,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from grokgate.errors import ConflictError, StoreUnavailableError
+from grokgate.errors import ConflictError
 from grokgate.stores.dynamo_calls import DynamoCalls, Rejected
 from grokgate.stores.dynamo_codec import Expr, from_item, plain, to_item, value
+from grokgate.stores.failures import unavailable
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, job_doc, paginate
 
 __all__ = ["TTL_ATTRIBUTE", "DynamoJobStore", "create_jobs_table"]
@@ -104,14 +106,27 @@ class DynamoJobStore(JobStore):
     async def _page(
         self, owner: str, cursor: tuple[float, str] | None, limit: int, descending: bool
     ) -> JobPage:
+        return await self._scan(owner, cursor, limit, descending)
+
+    async def _page_all(
+        self, cursor: tuple[float, str] | None, limit: int, descending: bool
+    ) -> JobPage:
+        return await self._scan(None, cursor, limit, descending)
+
+    async def _scan(
+        self, owner: str | None, cursor: tuple[float, str] | None, limit: int, descending: bool
+    ) -> JobPage:
+        """A full scan filtered on the owner, or on having one (claims have none)."""
         jobs: list[Job] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "ConsistentRead": True,
-            "FilterExpression": "#owner = :owner",
+            "FilterExpression": "attribute_exists(#owner)",
             "ExpressionAttributeNames": {"#owner": "owner"},
-            "ExpressionAttributeValues": {":owner": value(owner)},
         }
+        if owner is not None:
+            kwargs["FilterExpression"] = "#owner = :owner"
+            kwargs["ExpressionAttributeValues"] = {":owner": value(owner)}
         while True:
             out = await self._calls.call("scan", **kwargs)
             jobs.extend(_decode(item) for item in out.get("Items", []))
@@ -178,9 +193,7 @@ class DynamoJobStore(JobStore):
             # A concurrent transaction on the same items (TransactionConflict), or a claim
             # that was freed meanwhile: try again.
             await asyncio.sleep(0.02 * (attempt + 1))
-        raise StoreUnavailableError(
-            f"DynamoDB could not create job {job.id!r} in table {self.table!r}: contention"
-        )
+        raise unavailable("create the job", detail=f"table {self.table!r}: contention on {job.id}")
 
     async def _claim_holder(self, idem_id: str, claim: dict[str, Any] | None) -> Job | None:
         """The job a claim names; a claim whose job is gone (deleted half-way, or removed by

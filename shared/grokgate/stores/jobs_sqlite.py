@@ -107,12 +107,26 @@ class SqliteJobStore(JobStore):
     async def _page(
         self, owner: str, cursor: tuple[float, str] | None, limit: int, descending: bool
     ) -> JobPage:
+        return await self._select(owner, cursor, limit, descending)
+
+    async def _page_all(
+        self, cursor: tuple[float, str] | None, limit: int, descending: bool
+    ) -> JobPage:
+        return await self._select(None, cursor, limit, descending)
+
+    async def _select(
+        self, owner: str | None, cursor: tuple[float, str] | None, limit: int, descending: bool
+    ) -> JobPage:
         direction, op = ("DESC", "<") if descending else ("ASC", ">")
-        sql = "SELECT doc FROM video_jobs WHERE owner = ?"
-        args: list[Any] = [owner]
+        where: list[str] = []
+        args: list[Any] = []
+        if owner is not None:
+            where.append("owner = ?")
+            args.append(owner)
         if cursor is not None:
-            sql += f" AND (created_at, id) {op} (?, ?)"
+            where.append(f"(created_at, id) {op} (?, ?)")
             args.extend(cursor)
+        sql = "SELECT doc FROM video_jobs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += f" ORDER BY created_at {direction}, id {direction} LIMIT ?"
         args.append(limit + 1)
         db = await self._guard("open", self._conn())
@@ -170,3 +184,12 @@ class SqliteJobStore(JobStore):
             return cur.rowcount == 1
 
         return await self._guard("delete", self._transaction(body))
+
+    async def _sweep(self, now: float) -> int:
+        async def body(db: aiosqlite.Connection) -> int:
+            cur = await db.execute(
+                "DELETE FROM video_jobs WHERE json_extract(doc, '$.expires_at') <= ?", (now,)
+            )
+            return cur.rowcount
+
+        return await self._guard("sweep", self._transaction(body))

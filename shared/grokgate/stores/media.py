@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -142,6 +143,12 @@ class MediaStore(ABC):
     async def delete(self, key: str) -> bool:
         """Remove ``key``; returns whether it existed."""
         return await self._delete(validate_key(key))
+
+    async def sweep(self, retention: Mapping[str, float], default: float) -> int:
+        """Delete files older than their retention: ``retention[<first key segment>]`` seconds,
+        else ``default``; how many. A backend with its own expiry (S3 lifecycle rules, one per
+        prefix in the template) deletes nothing here."""
+        return 0
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has none."""

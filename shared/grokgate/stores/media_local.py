@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,6 +39,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _EXPIRES = re.compile(r"[0-9]{1,12}")
 _T = TypeVar("_T")
+_STALE_TMP_SECONDS = 3600.0
 _EXTRA_TYPES = {".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm"}
 
 
@@ -164,6 +165,36 @@ class LocalMediaStore(MediaStore):
 
     async def _delete(self, key: str) -> bool:
         return await self._io("delete", self._remove, self._path(key))
+
+    async def sweep(self, retention: Mapping[str, float], default: float) -> int:
+        """Delete every file whose age (now by ``clock`` minus its modification time) reached
+        its retention, with its type sidecar; also temporary files of writes that died over
+        an hour ago, and directories left empty."""
+        return await self._io("sweep", self._sweep_files, dict(retention), default, self.clock())
+
+    def _sweep_files(self, retention: dict[str, float], default: float, now: float) -> int:
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for path in sorted(self.root.rglob("*"), reverse=True):  # files before their folders
+            try:
+                if path.is_dir():
+                    if path != self.root and not any(path.iterdir()):
+                        path.rmdir()
+                    continue
+                age = now - path.stat().st_mtime
+                if path.name.startswith("."):
+                    if path.name.endswith(".tmp") and age >= _STALE_TMP_SECONDS:
+                        path.unlink()
+                    continue  # a sidecar goes with its file
+                top = path.relative_to(self.root).parts[0]
+                if age >= retention.get(top, default):
+                    path.unlink()
+                    self._sidecar(path).unlink(missing_ok=True)
+                    removed += 1
+            except FileNotFoundError:  # a concurrent delete or sweep got there first
+                continue
+        return removed
 
     async def _io(self, what: str, fn: Callable[..., _T], *args: object) -> _T:
         try:

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from grokgate.errors import StoreUnavailableError
+from grokgate.stores.failures import unavailable
 from grokgate.stores.media import MediaStore, content_disposition
 
 __all__ = ["MAX_PRESIGN_SECONDS", "S3MediaStore", "s3_client"]
@@ -89,13 +89,11 @@ class S3MediaStore(MediaStore):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in _MISSING:
                 raise _Missing(code) from exc
-            raise StoreUnavailableError(
-                f"S3 {operation} in bucket {self.bucket!r} failed: {code or 'error'}"
-            ) from exc
+            detail = f"S3 {operation} in bucket {self.bucket!r} failed: {code or 'error'}"
+            raise unavailable(f"complete an S3 {operation}", exc, detail) from exc
         except BotoCoreError as exc:
-            raise StoreUnavailableError(
-                f"S3 {operation} in bucket {self.bucket!r} failed: {type(exc).__name__}"
-            ) from exc
+            detail = f"S3 {operation} in bucket {self.bucket!r} failed: {type(exc).__name__}"
+            raise unavailable(f"complete an S3 {operation}", exc, detail) from exc
 
     async def _put(self, key: str, data: bytes, content_type: str) -> None:
         client = self.client

@@ -17,21 +17,12 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from grokgate.errors import StoreUnavailableError
-from grokgate.logs import get_logger, redact
+from grokgate.logs import get_logger
+from grokgate.stores.failures import unavailable
 
 WAL_ATTEMPTS = 50
 log = get_logger("stores.sqlite")
 _C = TypeVar("_C")
-
-
-def unavailable(what: str, exc: BaseException) -> StoreUnavailableError:
-    """The client-facing error for a failed SQLite/file operation: generic (no path, no
-    exception text, which may hold one); the detail goes to the log, redacted."""
-    log.error("store %s failed: %s: %s", what, type(exc).__name__, redact(str(exc)))
-    return StoreUnavailableError(
-        f"the gateway's store is unavailable (could not {what}); try again later"
-    )
 
 
 def _guarded(method: Callable[..., Awaitable[Any]], what: str) -> Callable[..., Awaitable[Any]]:
