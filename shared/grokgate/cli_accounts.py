@@ -28,15 +28,14 @@ from grokgate.cli_format import (
     CliError,
     account_json,
     accounts_table,
-    import_entries,
-    label_order,
     one_line,
     read_source,
     refresh_line,
     stdin_token,
 )
 from grokgate.config import Settings
-from grokgate.errors import GrokGateError, InvalidRequestError
+from grokgate.core.accounts.imports import add_specs, parse_import, token_spec
+from grokgate.errors import GrokGateError, StoreUnavailableError
 from grokgate.logs import mask, redact, register_secret
 from grokgate.stores.records import Account, AccountKind, Status, Tier
 
@@ -53,16 +52,6 @@ _OVERRIDES = {
     "endpoint_url": "aws_endpoint_url",
     "data_dir": "data_dir",
 }
-
-
-@dataclass
-class Spec:
-    """One token to add, from an argument or one entry of an import."""
-
-    label: str  # "line 3", "entry 2": never the token
-    tier: Tier
-    token: str
-    max_inflight: int
 
 
 @dataclass
@@ -161,6 +150,8 @@ def run_with(args: argparse.Namespace, handler: Handler) -> int:
         return _fail(f"invalid settings: {problems}")
     try:
         return asyncio.run(_session(settings, handler, args))
+    except StoreUnavailableError as exc:  # the operator is told which table or file
+        return _fail(exc.detail or str(exc))
     except (CliError, GrokGateError) as exc:
         return _fail(str(exc))
     except BrokenPipeError:  # e.g. `grokgate accounts list | head`
@@ -211,7 +202,7 @@ async def cmd_add(ctx: Context, args: argparse.Namespace) -> int:
     if args.xai:
         return await _add_xai(ctx, raw, args.max_inflight or ctx.settings.xai_max_inflight)
     max_inflight = args.max_inflight or ctx.settings.max_inflight
-    spec = _spec("token", raw, _default_tier(ctx, args), max_inflight)
+    spec = token_spec("token", raw, _default_tier(ctx, args), max_inflight)
     account, created = await ctx.store.add_account(
         spec.token, spec.tier, max_inflight=spec.max_inflight
     )
@@ -236,26 +227,17 @@ async def _add_xai(ctx: Context, key: str, max_inflight: int) -> int:
 async def cmd_import(ctx: Context, args: argparse.Namespace) -> int:
     text = read_source(args.file)
     specs, rejected = parse_import(text, _default_tier(ctx, args), ctx.settings.max_inflight)
-    added = present = 0
-    imported: list[Account] = []
-    for spec in specs:
-        try:
-            account, created = await ctx.store.add_account(
-                spec.token, spec.tier, max_inflight=spec.max_inflight
-            )
-        except InvalidRequestError as exc:
-            rejected.append((spec.label, exc.message))
-            continue
-        imported.append(account)
-        added += created
-        present += not created
-        print(f"{'added' if created else 'already present'}: {account.id} ({account.tier.value})")
-    for label, reason in sorted(rejected, key=lambda r: label_order(r[0])):
+    report = await add_specs(ctx.store, specs, rejected)
+    for outcome in report.outcomes:
+        state = "added" if outcome.created else "already present"
+        print(f"{state}: {outcome.account.id} ({outcome.account.tier.value})")
+    for label, reason in report.sorted_rejections():
         _err(f"{label}: rejected: {one_line(reason, 120)}")
-    print(f"{added} added, {present} already present, {len(rejected)} rejected")
-    status = 1 if rejected else 0
-    if args.refresh and imported:
-        status = max(status, await _refresh(ctx, imported))
+    rejected_count = len(report.rejected)
+    print(f"{report.added} added, {report.present} already present, {rejected_count} rejected")
+    status = 1 if report.rejected else 0
+    if args.refresh and report.outcomes:
+        status = max(status, await _refresh(ctx, [o.account for o in report.outcomes]))
     return status
 
 
@@ -345,32 +327,3 @@ def _unknown(account_id: str) -> int:
 
 def _default_tier(ctx: Context, args: argparse.Namespace) -> Tier:
     return Tier(args.tier or ctx.settings.default_tier)
-
-
-def _spec(label: str, raw: str, default: Tier, max_inflight: int) -> Spec:
-    from grokgate.api.runtime import parse_token_spec
-    from grokgate.stores.base import normalise_token
-
-    tier, token = parse_token_spec(raw.strip(), default)
-    register_secret(token)
-    token = normalise_token(token)  # InvalidRequestError: not a token
-    register_secret(token)
-    return Spec(label, tier, token, max_inflight)
-
-
-def parse_import(
-    text: str, default: Tier, max_inflight: int
-) -> tuple[list[Spec], list[tuple[str, str]]]:
-    """The tokens of an import file, and the (label, reason) of every entry rejected."""
-    specs: list[Spec] = []
-    rejected: list[tuple[str, str]] = []
-    for entry in import_entries(text):
-        if entry.error is not None:
-            rejected.append((entry.label, entry.error))
-            continue
-        tier = Tier(entry.tier) if entry.tier else default
-        try:
-            specs.append(_spec(entry.label, entry.raw, tier, entry.max_inflight or max_inflight))
-        except InvalidRequestError as exc:
-            rejected.append((entry.label, exc.message))
-    return specs, rejected

@@ -1,5 +1,5 @@
-"""Formats of ``grokgate accounts``: tables, JSON, one-line summaries (never a token), and the
-entries of an import file.
+"""Formats of ``grokgate accounts``: tables, JSON, one-line summaries (never a token); the
+entries of an import file are parsed by :mod:`grokgate.core.accounts.imports`.
 
 Tokens appear only through :func:`grokgate.logs.mask`; error texts pass through
 :func:`grokgate.logs.redact` and are cut to one short line.
@@ -7,13 +7,12 @@ Tokens appear only through :func:`grokgate.logs.mask`; error texts pass through
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grokgate.core.accounts.imports import TIERS, Entry, import_entries, label_order
 from grokgate.logs import mask, redact
 from grokgate.stores.records import (
     ALL_MODES,
@@ -22,13 +21,12 @@ from grokgate.stores.records import (
     Account,
     AccountKind,
     ModeQuota,
-    Tier,
 )
+
+__all__ = ["TIERS", "CliError", "Entry", "import_entries", "label_order"]
 
 if TYPE_CHECKING:
     from grokgate.core.accounts.quota import RefreshOutcome
-
-TIERS = [t.value for t in Tier]
 
 ERROR_WIDTH = 60
 _MODE_LABELS = {COMPUTER_USE: "computer-use"}
@@ -150,52 +148,6 @@ class CliError(Exception):
     """An expected failure of a command: printed as one line, exit status 1."""
 
 
-@dataclass
-class Entry:
-    label: str
-    raw: str = ""  # [tier:]token
-    tier: str | None = None
-    max_inflight: int | None = None
-    error: str | None = None
-
-
-def import_entries(text: str) -> Iterator[Entry]:
-    stripped = text.lstrip()
-    if not stripped.startswith(("[", "{")):
-        for number, line in enumerate(text.splitlines(), 1):
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield Entry(f"line {number}", line)
-        return
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError as exc:
-        raise CliError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
-    if isinstance(data, dict):
-        data = data.get("accounts")
-    if not isinstance(data, list):
-        raise CliError('JSON import must be a list, or an object {"accounts": [...]}')
-    for number, item in enumerate(data, 1):
-        yield _json_entry(f"entry {number}", item)
-
-
-def _json_entry(label: str, item: object) -> Entry:
-    if isinstance(item, str):
-        return Entry(label, item)
-    if not isinstance(item, dict):
-        return Entry(label, error="must be a string or an object")
-    token = item.get("token", item.get("sso"))
-    tier = item.get("tier")
-    cap = item.get("max_inflight")
-    if not isinstance(token, str):
-        return Entry(label, error="missing token" if token is None else "token must be a string")
-    if tier is not None and tier not in TIERS:
-        return Entry(label, error="tier must be one of " + ", ".join(TIERS))
-    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
-        return Entry(label, error="max_inflight must be a positive integer")
-    return Entry(label, token, tier, cap)
-
-
 def stdin_token() -> str:
     """The first non-blank line of stdin (``add -``)."""
     for line in sys.stdin.read().splitlines():
@@ -212,9 +164,3 @@ def read_source(path: str) -> str:
         return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-
-
-def label_order(label: str) -> tuple[str, int]:
-    """Sort key of "line 10" after "line 9"."""
-    kind, _, number = label.partition(" ")
-    return kind, int(number) if number.isdigit() else 0

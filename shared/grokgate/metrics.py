@@ -37,6 +37,14 @@ def total(name: str, **dimensions: str) -> int:
         )
 
 
+def snapshot() -> list[tuple[str, dict[str, str], int]]:
+    """Every counter of this process: (name, dimensions, count), sorted (the console shows
+    them)."""
+    with _lock:
+        items = sorted(_counts.items())
+    return [(name, dict(dims), n) for (name, dims), n in items]
+
+
 def _publish(name: str, value: int, dimensions: dict[str, str]) -> None:
     try:
         from aws_lambda_powertools.metrics import MetricUnit, single_metric

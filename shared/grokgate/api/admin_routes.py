@@ -1,40 +1,32 @@
-"""``/admin/...``: operator endpoints, served only while ``GROKGATE_ADMIN_KEY`` is set and only
-to that key (separate from client keys: ``Authorization: Bearer`` or ``x-admin-key``).
+"""``/admin``: the console (:mod:`grokgate.admin`), mounted only while ``GROKGATE_ADMIN_KEY`` is
+set, and built on the first ``/admin`` request: the models function's cold start, which every
+client request pays, never loads it.
 
-``GET /admin/doctor[?account=ID]``: :func:`grokgate.doctor.diagnose` as JSON, for the cloud,
-where no shell runs ``grokgate doctor``.
+``GET /admin/doctor[?account=ID]`` (the doctor as JSON, for the cloud) is one of its routes,
+with the admin key as a bearer as before.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
 
-from fastapi import APIRouter, Depends, Request
-
-from grokgate.api.deps import key_matches, runtime_of
-from grokgate.errors import AuthenticationError, NotFoundError
-
-
-async def require_admin_key(request: Request) -> None:
-    admin = runtime_of(request).settings.admin_key
-    if admin is None:  # the router is not even mounted then; never answer without a key
-        raise NotFoundError("Not Found")
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    supplied = value.strip() if scheme.lower() == "bearer" else ""
-    supplied = supplied or request.headers.get("x-admin-key", "")
-    if not supplied or not key_matches(supplied, [admin]):
-        raise AuthenticationError("This endpoint needs the admin key (GROKGATE_ADMIN_KEY).")
+from grokgate.api.lazy import ASGIApp, LazyApp
 
 
-router = APIRouter(
-    prefix="/admin", dependencies=[Depends(require_admin_key)], include_in_schema=False
-)
+async def _to_console(request: Request) -> Response:
+    return RedirectResponse("admin/", status_code=303)  # relative: a stage prefix is kept
 
 
-@router.get("/doctor")
-async def doctor_route(request: Request, account: str | None = None) -> dict[str, Any]:
-    from grokgate.doctor import diagnose
+def mount_console(app: FastAPI) -> None:
+    """Route ``/admin`` and ``/admin/...`` to the console, built on its first request."""
 
-    report = await diagnose(runtime_of(request), account)
-    return report.as_json()
+    def build() -> ASGIApp:
+        from grokgate.admin.app import create_console
+
+        return create_console(app.state.runtime)
+
+    app.router.routes.append(Route("/admin", _to_console, methods=["GET"]))
+    app.router.routes.append(Mount("/admin", app=LazyApp(build, name="console")))
