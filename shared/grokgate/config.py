@@ -163,6 +163,17 @@ class Settings(BaseSettings):
     video_stale_seconds: float = Field(120.0, gt=0)  # silent this long: the job is failed
     video_queue_seconds: float = Field(300.0, gt=0)  # queued and never started: failed
     video_retention_seconds: float = Field(7 * 86400.0, gt=0)  # jobs and their files expire
+    # local files only (S3 and DynamoDB expire by lifecycle rules and TTL): images and other
+    # media older than this are deleted by the sweeper, which runs every sweep_seconds (0: off)
+    media_retention_seconds: float = Field(7 * 86400.0, gt=0)
+    sweep_seconds: float = Field(3600.0, ge=0)
+    # stored Responses, Conversations and Anthropic threads (stores/conversations.py)
+    responses_ttl_seconds: float = Field(
+        30 * 86400.0,
+        gt=0,
+        validation_alias=AliasChoices("GROKGATE_RESPONSES_TTL", "responses_ttl_seconds"),
+    )
+    dynamodb_conversations_table: str = "grokgate-conversations"
 
     log_level: str = "INFO"
 
@@ -234,6 +245,11 @@ class Settings(BaseSettings):
     def cf_cookie_value(self) -> str | None:
         """The Cloudflare cookies as sent upstream (None when not configured)."""
         return self.cf_cookies.get_secret_value() if self.cf_cookies else None
+
+    @property
+    def sweeps_locally(self) -> bool:
+        """Whether this process deletes expired local files (local media or SQLite state)."""
+        return self.sweep_seconds > 0 and (self.media == "local" or self.store == "sqlite")
 
     @property
     def auth_enabled(self) -> bool:

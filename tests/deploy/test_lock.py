@@ -7,6 +7,7 @@ rewrites both.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import tomllib
@@ -110,3 +111,15 @@ def test_readme_and_ci_install_with_the_constraints() -> None:
     ci = (ROOT / ".ci/run").read_text()
     command = next(line for line in readme.splitlines() if line.startswith(test))
     assert command in ci, ".ci/run must run the README's test command exactly"
+    assert " && npm ci --prefix tests/node && " in command, "the Node clients must be installed"
+
+
+def test_the_node_clients_are_pinned_exactly() -> None:
+    node = ROOT / "tests/node"
+    wanted = json.loads((node / "package.json").read_text())["dependencies"]
+    locked = json.loads((node / "package-lock.json").read_text())["packages"]
+    assert locked[""]["dependencies"] == wanted, "package.json changed since package-lock.json"
+    for name, version in wanted.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name}: pin an exact version"
+        assert locked[f"node_modules/{name}"]["version"] == version
+    assert "tests/node/node_modules/" in (ROOT / ".gitignore").read_text().splitlines()

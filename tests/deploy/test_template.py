@@ -16,6 +16,7 @@ import pytest
 
 from grokgate.api.app import SURFACES, route_table
 from grokgate.config import Settings
+from grokgate.stores.conversations_dynamodb import TTL_ATTRIBUTE as CONVERSATIONS_TTL_ATTRIBUTE
 from grokgate.stores.jobs_dynamodb import TTL_ATTRIBUTE
 from tests.deploy.sam import (
     CATCH_ALL,
@@ -165,9 +166,23 @@ def test_each_function_may_do_only_what_it_needs() -> None:
     secret = {"secretsmanager:GetSecretValue"}
     chat, models = _allowed("ChatFunction"), _allowed("ModelsFunction")
     images, videos = _allowed("ImagesFunction"), _allowed("VideosFunction")
-    assert set(models) == secret  # lists models from settings: no table, no bucket
-    assert set(chat) == secret | pool  # no S3, no jobs, never deletes accounts
-    assert all("AccountsTable" in r for a in pool for r in chat[a])
+    # the console (/admin) manages the pool and reads the jobs and their files
+    assert set(models) == secret | pool | {"dynamodb:DeleteItem", "s3:GetObject"}
+    assert all("AccountsTable" in r for r in models["dynamodb:DeleteItem"])
+    assert any("JobsTable" in r for r in models["dynamodb:Scan"])
+    writes = ("dynamodb:PutItem", "dynamodb:UpdateItem")
+    assert not any("JobsTable" in r for a in writes for r in models[a])
+    assert all("MediaBucket" in r for r in models["s3:GetObject"])
+    # stored conversations: its own table, and S3 only for the attachments shelved under stored/
+    conversations = {"dynamodb:Query", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    shelf = {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    assert set(chat) == secret | pool | conversations | shelf  # no jobs
+    assert all("AccountsTable" in r for a in pool - {"dynamodb:PutItem"} for r in chat[a])
+    assert chat["dynamodb:PutItem"] == {
+        json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in ("AccountsTable", "ConversationsTable")
+    }
+    assert all("ConversationsTable" in r for a in conversations for r in chat[a])
+    assert all(r.endswith('/stored/*"}') for a in shelf - {"s3:ListBucket"} for r in chat[a])
     assert set(images) == secret | pool | {"s3:PutObject", "s3:GetObject"}
     assert set(videos) == secret | pool | {
         "dynamodb:DeleteItem",
@@ -192,14 +207,27 @@ def test_each_function_may_do_only_what_it_needs() -> None:
 
 def test_tables_are_on_demand_recoverable_and_jobs_expire() -> None:
     tables = resources("AWS::DynamoDB::Table")
-    assert set(tables) == {"AccountsTable", "JobsTable"}
-    for table in tables.values():
+    assert set(tables) == {"AccountsTable", "JobsTable", "ConversationsTable"}
+    for name, table in tables.items():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-        assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    ttl = tables["JobsTable"]["Properties"]["TimeToLiveSpecification"]
-    assert ttl == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+        if name != "ConversationsTable":
+            assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    convs = tables["ConversationsTable"]["Properties"]
+    assert convs["KeySchema"] == [
+        {"AttributeName": "id", "KeyType": "HASH"},
+        {"AttributeName": "part", "KeyType": "RANGE"},
+    ]
+    for name in ("JobsTable", "ConversationsTable"):
+        ttl = tables[name]["Properties"]["TimeToLiveSpecification"]
+        assert ttl == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert CONVERSATIONS_TTL_ATTRIBUTE == TTL_ATTRIBUTE
+    env = function_env("ChatFunction", {"ConversationsTable": "convs"})
+    assert env["GROKGATE_DYNAMODB_CONVERSATIONS_TABLE"] == "convs"
+    responses = template()["Parameters"]["ResponsesRetentionDays"]
+    responses_default = Settings(_env_file=None).responses_ttl_seconds  # type: ignore[call-arg]
+    assert responses["Default"] * 86400 == responses_default
     assert tables["AccountsTable"]["DeletionPolicy"] == "Retain"
     days = template()["Parameters"]["MediaRetentionDays"]
     seconds = template()["Mappings"]["Retention"]
@@ -214,9 +242,13 @@ def test_the_media_bucket_is_private_expires_files_and_allows_browser_gets() -> 
     (bucket,) = resources("AWS::S3::Bucket").values()
     props = bucket["Properties"]
     assert all(props["PublicAccessBlockConfiguration"].values())
-    (rule,) = props["LifecycleConfiguration"]["Rules"]
-    assert rule["Status"] == "Enabled"
-    assert rule["ExpirationInDays"] == {"Ref": "MediaRetentionDays"}
+    rules = {r.get("Prefix"): r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert all(r["Status"] == "Enabled" for r in rules.values())
+    assert set(rules) == {"images/", "videos/", "stored/", None}
+    for prefix in ("images/", "videos/"):
+        assert rules[prefix]["ExpirationInDays"] == {"Ref": "MediaRetentionDays"}
+    assert rules["stored/"]["ExpirationInDays"] == {"Ref": "ResponsesRetentionDays"}
+    assert "ExpirationInDays" not in rules[None]  # it only aborts stale uploads
     (cors,) = props["CorsConfiguration"]["CorsRules"]
     assert set(cors["AllowedMethods"]) == {"GET", "HEAD"}
 

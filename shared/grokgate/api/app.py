@@ -8,6 +8,7 @@ default.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -45,17 +46,14 @@ def routers(surface: str, settings: Settings) -> list[APIRouter]:
     if surface == "models":
         from grokgate.api.openai.models_routes import router as models_router
 
-        if settings.admin_key is None:
-            return [models_router]
-        from grokgate.api.admin_routes import router as admin_router
-
-        return [models_router, admin_router]
+        return [models_router]  # and the console, mounted by create_app (admin_routes)
     if surface == "chat":
         from grokgate.api.anthropic.routes import router as messages_router
+        from grokgate.api.openai.conversations_routes import router as conversations_router
         from grokgate.api.openai.responses_routes import router as responses_router
         from grokgate.api.openai.routes import chat_router
 
-        return [chat_router, responses_router, messages_router]
+        return [chat_router, responses_router, conversations_router, messages_router]
     if surface in ("images", "videos"):
         if surface == "images":
             from grokgate.api.openai.images_routes import router
@@ -180,7 +178,14 @@ def create_app(
 
         threading.Thread(target=warm_up, name="tiktoken-warm-up", daemon=True).start()
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if chosen.sweeps_locally:
+                    from grokgate.background import every
+
+                    await stack.enter_async_context(
+                        every(chosen.sweep_seconds, state.sweep, what="sweeping expired files")
+                    )
+                yield
         finally:
             await state.aclose()
 
@@ -223,6 +228,10 @@ def create_app(
 
     included: list[APIRouter] = []
     for surface in surfaces:
+        if surface == "models" and chosen.admin_key is not None:
+            from grokgate.api.admin_routes import mount_console
+
+            mount_console(app)  # /admin: built on its first request
         for router in routers(surface, chosen):
             if router not in included:  # images and videos share the media router
                 included.append(router)

@@ -1,7 +1,8 @@
 """Routes' side of the xAI relay: forward the client's JSON, hand back the upstream's answer.
 
 A non-streamed answer goes back byte for byte. A stream goes back event by event (names and
-``[DONE]`` included) through the one SSE writer; an error after it began becomes a final
+``[DONE]`` included) through the one SSE writer, which frames each event anew with ``\n`` line
+endings whatever the upstream used; an error after it began becomes a final
 ``error`` event in the surface's own format, as on every other stream.
 """
 
@@ -62,22 +63,22 @@ async def relay(
         return Response(data, media_type=ctype)
     started = await begin(service.stream(spec, path, body, extra))  # type: ignore[arg-type]
     return sse_response(
-        _events(started, _FAILURES[surface], spec.id),  # type: ignore[arg-type]
+        relayed_events(started, surface, spec.id),  # type: ignore[arg-type]
         ping=runtime.settings.keepalive_seconds,
     )
 
 
-async def _events(
-    source: AsyncIterator[Served | XaiEvent],
-    failure: Callable[[GrokGateError, int], ServerSentEvent],
-    model: str,
+async def relayed_events(
+    source: AsyncIterator[Served | XaiEvent], surface: Surface, model: str
 ) -> AsyncIterator[ServerSentEvent]:
+    """The xAI stream's events as ours; a failure mid-stream is the surface's error event."""
+    failure = _FAILURES[surface]
     relayed = 0
     try:
         async for event in source:
             if isinstance(event, XaiEvent):
                 relayed += 1
-                yield ServerSentEvent(data=event.data, event=event.event)
+                yield data_event(event.data, event=event.event)
     except GrokGateError as exc:
         log.warning("%s: the relayed stream ended with an error: %s", model, exc.message)
         yield failure(exc, relayed)

@@ -14,6 +14,7 @@ import httpx
 
 from grokgate.api.runtime_grok import GrokParts, QuotaReads
 from grokgate.api.runtime_media import MediaParts
+from grokgate.api.runtime_state import StateParts
 from grokgate.config import Settings
 from grokgate.core.chat import ChatService, ChatUpstream
 from grokgate.logs import get_logger, protect_third_party, register_cookies, register_secret
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from grokgate.core.media.videos import VideoService
     from grokgate.core.registry import Registry
     from grokgate.core.relay import RelayService
+    from grokgate.stores.conversations import ConversationStore
     from grokgate.stores.jobs import JobStore
     from grokgate.stores.media import MediaStore
     from grokgate.upstream.browser.api import Browser
@@ -52,7 +54,7 @@ def parse_token_spec(spec: str, default: Tier) -> tuple[Tier, str]:
     return default, spec
 
 
-class Runtime(GrokParts, MediaParts):
+class Runtime(GrokParts, StateParts, MediaParts):
     def __init__(self, settings: Settings, store: AccountStore | None = None) -> None:
         self.settings = settings
         self._store = store
@@ -78,6 +80,7 @@ class Runtime(GrokParts, MediaParts):
         self._videos: VideoService | None = None
         self._worker: VideoWorker | None = None
         self._runner: JobRunner | None = None
+        self._conversations: ConversationStore | None = None
         self._lock = asyncio.Lock()
         protect_third_party()
         for key in settings.api_keys:
@@ -221,6 +224,7 @@ class Runtime(GrokParts, MediaParts):
         for closable in (self._jobs, self._media):
             if closable is not None:
                 await closable.close()
+        await self.close_state()
         self._chat = self._pool = self._relay = None
         self._jobs = self._media = None
         self._images = self._videos = self._worker = None

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from grokgate.core.media.runners import JobRunner
     from grokgate.core.media.video_worker import VideoWorker
     from grokgate.core.media.videos import VideoService
+    from grokgate.stores.conversations import ConversationStore
     from grokgate.stores.jobs import JobStore
     from grokgate.stores.media import MediaStore
     from grokgate.upstream.grokweb.media_client import GrokMediaClient
@@ -37,6 +38,9 @@ class MediaParts:
         raise NotImplementedError
 
     def statsig_signer(self) -> Signer:
+        raise NotImplementedError
+
+    async def conversation_store(self) -> ConversationStore:
         raise NotImplementedError
 
     def grok_web(self) -> GrokWeb:
@@ -76,6 +80,20 @@ class MediaParts:
 
                     self._jobs = open_job_store(self.settings)
         return self._jobs
+
+    async def sweep(self) -> int:
+        """Delete expired local state: media files past their retention, expired jobs and
+        stored conversations. The cloud backends expire by themselves (S3 lifecycle rules,
+        DynamoDB TTL)."""
+        s = self.settings
+        removed = 0
+        if s.media == "local":
+            retention = {"videos": s.video_retention_seconds, "stored": s.responses_ttl_seconds}
+            removed += await (await self.media_store()).sweep(retention, s.media_retention_seconds)
+        if s.store == "sqlite":
+            removed += await (await self.job_store()).sweep()
+            removed += await (await self.conversation_store()).sweep()
+        return removed
 
     async def image_service(self) -> ImageService:
         if self._images is None:

@@ -19,6 +19,11 @@ applies. Given ``u``, the text of the last ``[user]: `` part:
 * ``u`` contains ``malformed tool call``: one call (the first one chosen by the rules above,
   the first tool under ``auto``) whose parameters are ``{not json``.
 * ``u`` contains ``think out loud``: the block is preceded by ``"Let me check that.\\n"``.
+* ``u`` contains ``one at a time``: the triggers are called one per turn, in order, the next
+  one after each tool result; after the last one's result the answer is ``RESULT_PREFIX`` and
+  every tool result since ``u``, joined by ``"; "``. So a client that drops the earlier turns
+  (a bare tool result without the user's text) gets no further call, and one that drops a
+  result gets an answer without it.
 
 Blocks use the gateway's own multi-line format, with compact JSON parameters.
 """
@@ -41,6 +46,7 @@ _TRIGGER_RE = re.compile(r"\bcall +([A-Za-z0-9_.:-]+)")
 _DECODER = json.JSONDecoder()
 MALFORMED_PHRASE = "malformed tool call"
 THINK_PHRASE = "think out loud"
+SEQUENCE_PHRASE = "one at a time"
 THINK_PREFIX = "Let me check that.\n"
 RESULT_PREFIX = "Tool result received: "
 
@@ -150,6 +156,18 @@ def _last_user_text(parts: list[str]) -> str:
     return ""
 
 
+def _results_since_user(parts: list[str]) -> list[str]:
+    """The tool results after the last ``[user]: `` part, in order."""
+    out: list[str] = []
+    for part in reversed(parts):
+        if part.startswith(_USER_PREFIX):
+            break
+        result = _TOOL_RESULT_RE.match(part)
+        if result is not None:
+            out.append(part[result.end() :].strip())
+    return out[::-1]
+
+
 def tool_answer(message: str) -> str | None:
     """The answer to a message that offers tools, or ``None`` for the normal echo answer."""
     offered = tools_offered(message)
@@ -157,13 +175,19 @@ def tool_answer(message: str) -> str | None:
         return None
     tools, choice = offered
     parts = _parts(message)
+    by_name = {tool.name: tool for tool in tools}
+    user = _last_user_text(parts[1:])
     result = _TOOL_RESULT_RE.match(parts[-1])
+    if SEQUENCE_PHRASE in user and choice != "none":
+        done = _results_since_user(parts[1:])
+        pending = _triggers(user, by_name)[len(done) :]
+        if result is None or pending:
+            return render_block(pending[:1]) if pending else None
+        return RESULT_PREFIX + "; ".join(done)
     if result is not None:
         return RESULT_PREFIX + parts[-1][result.end() :].strip()
     if choice == "none":
         return None
-    by_name = {tool.name: tool for tool in tools}
-    user = _last_user_text(parts[1:])
     calls = _triggers(user, by_name)
     if not calls:
         if choice == "auto" and MALFORMED_PHRASE not in user:

@@ -1,5 +1,5 @@
-"""Open the stores the settings name: accounts and jobs in SQLite (local default) or DynamoDB
-(the cloud); media in a local directory (default) or S3."""
+"""Open the stores the settings name: accounts, jobs and stored conversations in SQLite (local
+default) or DynamoDB (the cloud); media in a local directory (default) or S3."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from grokgate.errors import GrokGateError
 from grokgate.stores.base import AccountStore
 
 if TYPE_CHECKING:
+    from grokgate.stores.conversations import ConversationStore
     from grokgate.stores.jobs import JobStore
     from grokgate.stores.media import MediaStore
 
@@ -74,6 +75,22 @@ def open_job_store(settings: Settings) -> JobStore:
     from grokgate.stores.jobs_sqlite import SqliteJobStore
 
     return SqliteJobStore(_db_path(settings))
+
+
+def open_conversation_store(settings: Settings) -> ConversationStore:
+    """The store of stored responses, conversations and threads for ``settings`` (same backend
+    as the accounts); nothing connects until the first operation."""
+    if getattr(settings, "store", "sqlite") == "dynamodb":
+        from grokgate.stores.conversations_dynamodb import DynamoConversationStore
+
+        return DynamoConversationStore(
+            getattr(settings, "dynamodb_conversations_table", None) or "grokgate-conversations",
+            client_factory=lambda: dynamodb_client(settings),
+        )
+    _not_on_vercel(settings, "The SQLite conversation store", "GROKGATE_STORE=dynamodb")
+    from grokgate.stores.conversations_sqlite import SqliteConversationStore
+
+    return SqliteConversationStore(_db_path(settings))
 
 
 def open_media_store(settings: Settings) -> MediaStore:

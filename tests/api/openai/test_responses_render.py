@@ -168,10 +168,11 @@ def test_function_calls() -> None:
     ]
     added, delta, done, item_done = wire[8:12]
     fc = added["item"]
-    assert fc == {
+    hex_ = wire[-1]["response"]["id"].removeprefix("resp_")
+    assert fc == {  # call ids are the response's own (docs/stored-responses.md)
         "type": "function_call",
-        "id": fc["id"],
-        "call_id": "call_a1",
+        "id": f"fc_{hex_}_1",
+        "call_id": f"call_{hex_}_1",
         "name": "get_weather",
         "arguments": "",
         "status": "in_progress",
@@ -181,7 +182,7 @@ def test_function_calls() -> None:
     assert delta["delta"] == '{"city":"Paris"}'
     assert (done["item_id"], done["arguments"]) == (fc["id"], '{"city":"Paris"}')
     assert item_done["item"] == {**fc, "arguments": '{"city":"Paris"}', "status": "completed"}
-    assert wire[12]["output_index"] == 2 and wire[12]["item"]["call_id"] == "call_b2"
+    assert wire[12]["output_index"] == 2 and wire[12]["item"]["call_id"] == f"call_{hex_}_2"
     assert wire[14]["arguments"] == "{}"  # no arguments: an empty object
     final = Response.model_validate(wire[-1]["response"])
     assert final.status == "completed" and final.output_text == ""
@@ -271,7 +272,7 @@ def test_echoed_request_fields_are_in_every_response() -> None:
         assert r.instructions == "Be brief." and r.temperature == 0.5
         assert r.max_output_tokens == 100 and r.metadata == {"k": "v"}
         assert r.tool_choice.type == "function"  # type: ignore[union-attr]
-        assert response["store"] is False and response["previous_response_id"] is None
+        assert response["store"] is True and response["previous_response_id"] is None
         assert r.model == "grok-4.20-0309" and r.object == "response"
 
 
@@ -282,5 +283,5 @@ async def test_collect_matches_the_streamed_final_object() -> None:
     r = Response.model_validate(out.model_dump(mode="json"))
     assert r.status == "completed" and r.output_text == "t"
     assert [o.type for o in r.output] == ["reasoning", "message", "function_call"]
-    assert r.output[2].call_id == "call_1"  # type: ignore[union-attr]
+    assert r.output[2].call_id == f"call_{b.hex}_2"  # type: ignore[union-attr]
     assert out == b.response()

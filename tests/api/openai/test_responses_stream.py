@@ -108,4 +108,5 @@ async def test_the_sdk_accumulator_accepts_the_stream() -> None:
     assert final is not None and final.output_text == "Let me check."
     calls = [o for o in final.output if o.type == "function_call"]
     assert [c.parsed_arguments for c in calls] == [{"city": "Paris"}, {}]  # type: ignore[union-attr]
-    assert [c.call_id for c in calls] == ["call_1", "call_2"]
+    hex_ = final.id.removeprefix("resp_")
+    assert [c.call_id for c in calls] == [f"call_{hex_}_2", f"call_{hex_}_3"]  # after the text

@@ -212,9 +212,10 @@ def test_bad_items_name_their_param(item: object, param: str) -> None:
     bad(param, input=[{"role": "user", "content": "q"}, item])
 
 
-def test_item_reference_explains_the_missing_state() -> None:
+def test_an_unresolved_item_reference_is_a_400() -> None:
+    # References are resolved from the store before translation; one left over is refused.
     err = bad("input[0]", input=[{"type": "item_reference", "id": "msg_1"}])
-    assert "no server-side" in err.message
+    assert err.code == "unsupported_item"
 
 
 @pytest.mark.parametrize("value", [None, [], 42, {"role": "user"}])
@@ -227,23 +228,29 @@ def test_input_of_only_reasoning_items_has_no_text() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "code"),
-    [
-        ("previous_response_id", "resp_123", "previous_response_not_found"),
-        ("conversation", "conv_123", "unsupported_parameter"),
-        ("background", True, "unsupported_parameter"),
-    ],
+    ("field", "value"),
+    [("background", True), ("prompt", {"id": "pmpt_1"})],
 )
-def test_server_side_state_is_refused(field: str, value: object, code: str) -> None:
+def test_fields_that_would_change_what_the_model_sees_are_refused(
+    field: str, value: object
+) -> None:
     err = bad(field, **{field: value})
-    assert err.code == code
-    if field != "background":
-        assert "'input'" in err.message and "no server-side" in err.message
+    assert err.code == "unsupported_parameter"
 
 
-def test_store_and_unknown_fields_are_accepted() -> None:
-    p = plan(store=True, service_tier="auto", prompt_cache_key="k", include=["x"], stream=True)
-    assert p.echo.store is False
+def test_state_fields_are_left_to_the_store_and_harmless_fields_pass() -> None:
+    # previous_response_id / conversation are resolved before translation (responses_state).
+    p = plan(
+        store=True,
+        service_tier="auto",
+        prompt_cache_key="k",
+        include=["x"],
+        stream=True,
+        safety_identifier="s",
+        max_tool_calls=3,
+        context_management=[{"type": "compaction"}],
+    )
+    assert p.echo.store is True
 
 
 def test_reasoning_effort_none_hides_reasoning() -> None:
@@ -264,7 +271,7 @@ def test_max_output_tokens() -> None:
 def test_echo_defaults_and_values() -> None:
     e = plan().echo
     assert e.tool_choice == "auto" and e.tools == [] and e.parallel_tool_calls is True
-    assert e.text == {"format": {"type": "text"}} and e.metadata == {} and e.store is False
+    assert e.text == {"format": {"type": "text"}} and e.metadata == {} and e.store is True
     assert e.truncation == "disabled" and e.temperature is None
     schema = {"type": "json_schema", "name": "x", "schema": {"type": "object"}}
     e = plan(

@@ -53,7 +53,7 @@ def test_create_non_stream(gateway: str, sim: Sim) -> None:
     assert usage.output_tokens_details.reasoning_tokens > 0
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens
     assert usage.input_tokens_details.cached_tokens == 0
-    assert out.model_extra is not None and out.model_extra["store"] is False
+    assert out.model_extra is not None and out.model_extra["store"] is True  # stored by default
     assert sim.state.chat_requests()[-1].body["message"] == "[user]: Hello there"
     assert sim.state.chat_requests()[-1].body["modeId"] == "auto"
 
@@ -66,7 +66,7 @@ def test_instructions_are_a_leading_system_message(gateway: str, sim: Sim) -> No
     assert sim.state.chat_requests()[-1].body["message"] == flattened
     assert out.output_text == echo(flattened, "hi")
     assert out.instructions == "Be brief." and out.metadata == {"k": "v"}
-    assert out.model_extra is not None and out.model_extra["store"] is False  # nothing is kept
+    assert out.model_extra is not None and out.model_extra["store"] is True
     assert reasoning_text(out) is None  # the fast mode does not think
 
 
@@ -168,12 +168,13 @@ async def test_async_client(gateway: str) -> None:
     await c.close()
 
 
-def test_previous_response_id_is_a_clear_400(gateway: str) -> None:
+def test_an_unknown_previous_response_id_is_a_clear_400(gateway: str) -> None:
     with pytest.raises(openai.BadRequestError) as info:
         client(gateway).responses.create(model=FAST, input="hi", previous_response_id="resp_1")
     body = info.value.body
     assert isinstance(body, dict) and body["param"] == "previous_response_id"
-    assert "input" in body["message"] and "state" in body["message"]
+    assert info.value.code == "previous_response_not_found"
+    assert body["message"] == "Previous response with id 'resp_1' not found."
 
 
 def test_unsupported_tool_type_is_400_with_param(gateway: str) -> None:
@@ -191,10 +192,10 @@ def test_unknown_model_is_404(gateway: str) -> None:
         client(gateway).responses.create(model="gpt-9-imaginary", input="hi")
 
 
-def test_retrieve_is_404_since_nothing_is_stored(gateway: str) -> None:
+def test_retrieve_of_an_unknown_id_is_404(gateway: str) -> None:
     with pytest.raises(openai.NotFoundError) as info:
         client(gateway).responses.retrieve("resp_123")
-    assert "store" in info.value.message
+    assert info.value.body["message"] == "Response with id 'resp_123' not found."  # type: ignore[index]
 
 
 def test_upstream_failure_before_the_stream_is_an_http_error(gateway: str, sim: Sim) -> None:

@@ -4,6 +4,8 @@ Body: ``{"type": "error", "error": {"type": ..., "message": ...}}``. Status foll
 table: the error's own status, except that "overloaded" (no account can serve) is 529, which the
 ``anthropic`` SDK raises as ``OverloadedError``. Anthropic's body has no ``param`` field, so the
 parameter an error is about leads its message (``max_tokens: Field required``), as Anthropic's do.
+An error with ``anthropic_details`` (the thread errors) carries them as ``error.details``, where
+the SDK reads ``error_code`` (``thread_not_found`` makes its thread helpers resend everything).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ def error_message(error: GrokGateError) -> str:
 
 
 def error_body(error: GrokGateError) -> dict[str, object]:
-    return {
-        "type": "error",
-        "error": {"type": error.anthropic_type, "message": error_message(error)},
-    }
+    inner: dict[str, object] = {"type": error.anthropic_type, "message": error_message(error)}
+    details = getattr(error, "anthropic_details", None)
+    if details:
+        inner["details"] = details
+    return {"type": "error", "error": inner}
 
 
 def error_response(error: GrokGateError) -> JSONResponse:

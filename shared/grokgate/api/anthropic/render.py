@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,12 +230,16 @@ async def collect(reply: Reply, events: AsyncIterator[Event]) -> MessageOut:
 
 
 async def stream_events(
-    reply: Reply, events: AsyncIterator[Event]
+    reply: Reply,
+    events: AsyncIterator[Event],
+    *,
+    on_complete: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every stream event of the answer, in Anthropic's order.
 
     An error after the stream began is sent as a final ``error`` event with the Anthropic error
-    body (the SDK raises it), never as a silent end.
+    body (the SDK raises it), never as a silent end. ``on_complete`` runs once the answer is
+    whole, before its closing events are sent (a thread is stored before ``message_stop``).
     """
     try:
         async with aclosing(events):  # type: ignore[type-var]
@@ -246,7 +250,10 @@ async def stream_events(
                     yield sse(out)
             if reply.finish_reason is None:
                 raise UpstreamStreamError("the upstream answer ended without finishing")
-            for out in reply.end_events():
+            closing = reply.end_events()
+            if on_complete is not None:
+                await on_complete()
+            for out in closing:
                 yield sse(out)
     except GrokGateError as exc:
         log.warning("stream %s ended with an error: %s", reply.id, exc.message)

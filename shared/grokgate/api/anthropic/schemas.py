@@ -1,7 +1,9 @@
 """Anthropic Messages wire shapes (requests, the ``Message``, stream events) as pydantic v2 models.
 
-Requests accept every Anthropic field (unknown ones are allowed and ignored); content given as a
-plain string is read as one text block, so every content field is a list of blocks. Responses
+Requests accept every Anthropic field; unknown ones are allowed and ignored, except those
+``grokgate.api.anthropic.fields`` refuses, and ``thread`` is read by
+``grokgate.api.anthropic.threads``. Content given as a plain string is read as one text block,
+so every content field is a list of blocks. Responses
 follow the ``anthropic`` SDK's types (``anthropic.types.Message``, ``RawMessageStreamEvent``).
 """
 
@@ -244,6 +246,7 @@ class CountTokensOut(BaseModel):
 class ErrorDetailOut(BaseModel):
     type: str
     message: str
+    details: dict[str, Any] | None = None  # ``error_code`` of the thread errors
 
 
 class ErrorOut(BaseModel):

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sse_starlette import ServerSentEvent
 
+from grokgate.api.openai import stored_ids
 from grokgate.api.openai.errors import error_body
 from grokgate.api.openai.responses_schemas import (
     AnnotationAddedEvent,
@@ -69,11 +69,7 @@ from grokgate.logs import get_logger
 log = get_logger("responses")
 E = TypeVar("E", bound=StreamEvent)
 
-_PREFIX = {"reasoning": "rs_", "message": "msg_", "function_call": "fc_"}
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex
+Finished = Callable[[ResponseOut], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -87,9 +83,6 @@ class _Item:
     call: ToolCall | None = None
     citations: list[UrlCitation] = field(default_factory=list)
     status: ItemStatus = "in_progress"
-
-    def __post_init__(self) -> None:
-        self.id = self.id or _new_id(_PREFIX[self.kind])
 
     @property
     def text(self) -> str:
@@ -124,8 +117,20 @@ class _Item:
 class ResponseBuilder:
     """The events and the response object of one answer (see the module docstring)."""
 
-    def __init__(self, *, model: str, prompt: str, echo: EchoedRequest) -> None:
-        self.id = _new_id("resp_")
+    def __init__(
+        self,
+        *,
+        model: str,
+        prompt: str,
+        echo: EchoedRequest,
+        hex_: str | None = None,
+        first: int = 0,
+    ) -> None:
+        """``hex_`` and ``first``: the response's id is ``resp_<hex_>`` and its n-th output
+        item's ``<prefix>_<hex_>_<first + n>`` (see :mod:`.stored_ids`)."""
+        self.hex = hex_ or stored_ids.new_hex()
+        self.first = first
+        self.id = stored_ids.response_id(self.hex)
         self.created_at = int(time.time())
         self.model = model
         self.prompt = prompt
@@ -263,11 +268,16 @@ class ResponseBuilder:
             ),
         ]
 
+    def _item(self, kind: str, call: ToolCall | None = None) -> _Item:
+        index = len(self.items)
+        item_id = stored_ids.item_id(kind, self.hex, self.first + index)
+        return _Item(kind, index=index, id=item_id, call=call)
+
     def _open(self, kind: str) -> list[StreamEvent]:
         if self.open is not None and self.open.kind == kind:
             return []
         out = self._close()
-        item = self.open = _Item(kind, index=len(self.items))
+        item = self.open = self._item(kind)
         self.items.append(item)
         out.append(self._item_event(item, added=True))
         if kind == "reasoning":
@@ -317,9 +327,12 @@ class ResponseBuilder:
 
     def _call(self, call: ToolCall) -> list[StreamEvent]:
         out = self._close()
+        n = self.first + len(self.items)
+        # Our own call id, which names this response (an item_reference may use it).
+        call = ToolCall(stored_ids.call_id(self.hex, n), call.name, call.arguments)
         if not call.arguments.strip():  # no arguments: the SDK parses strict tools' JSON
             call = ToolCall(call.id, call.name, "{}")
-        item = _Item("function_call", index=len(self.items), call=call)
+        item = self._item("function_call", call)
         self.items.append(item)
         out.append(self._item_event(item, added=True))
         out.append(self._ev(ArgumentsDeltaEvent, item, delta=call.arguments))
@@ -336,21 +349,27 @@ def sse(event: StreamEvent) -> ServerSentEvent:
     return data_event(event.model_dump_json(), event=event.type)
 
 
-async def collect(builder: ResponseBuilder, events: AsyncIterator[Event]) -> ResponseOut:
-    """The whole response (a failure propagates: the client gets an HTTP error)."""
+async def collect(
+    builder: ResponseBuilder, events: AsyncIterator[Event], finished: Finished | None = None
+) -> ResponseOut:
+    """The whole response (a failure propagates: the client gets an HTTP error);
+    ``finished`` sees it first (it stores it)."""
     async with aclosing(events):
         builder.start()
         async for event in events:
             builder.add(event)
     final = builder.end()[-1]
     assert isinstance(final, LifecycleEvent)
+    if finished is not None:
+        await finished(final.response)
     return final.response
 
 
 async def stream_events(
-    builder: ResponseBuilder, events: AsyncIterator[Event]
+    builder: ResponseBuilder, events: AsyncIterator[Event], finished: Finished | None = None
 ) -> AsyncIterator[ServerSentEvent]:
-    """Every stream event as SSE (``event: <type>``, ``data: <json with "type">``)."""
+    """Every stream event as SSE (``event: <type>``, ``data: <json with "type">``);
+    ``finished`` sees the final response before the client gets its last event."""
     try:
         async with aclosing(events):
             for out in builder.start():
@@ -358,8 +377,13 @@ async def stream_events(
             async for event in events:
                 for out in builder.add(event):
                     yield sse(out)
-            for out in builder.end():
+            closing = builder.end()
+            for out in closing[:-1]:
                 yield sse(out)
+            final = closing[-1]
+            if finished is not None and isinstance(final, LifecycleEvent):
+                await finished(final.response)
+            yield sse(final)
     except GrokGateError as exc:
         log.warning("response %s ended with an error: %s", builder.id, exc.message)
         for out in builder.fail(exc):

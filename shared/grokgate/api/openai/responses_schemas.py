@@ -222,6 +222,10 @@ class ResponseErrorOut(BaseModel):
     param: str | None = None
 
 
+class ConversationRefOut(BaseModel):
+    id: str
+
+
 class EchoedRequest(BaseModel):
     """The request fields a response object repeats (translate fills them in)."""
 
@@ -237,8 +241,9 @@ class EchoedRequest(BaseModel):
     truncation: str = "disabled"
     metadata: dict[str, str] = Field(default_factory=dict)
     user: str | None = None
-    store: bool = False  # grokgate keeps nothing: the response cannot be retrieved later
-    previous_response_id: None = None
+    store: bool = True
+    previous_response_id: str | None = None
+    conversation: ConversationRefOut | None = None
     background: bool = False
 
 

@@ -6,9 +6,10 @@ assistant turn with tool calls), ``function_call_output`` items (tool results) a
 items (ignored: grok.com cannot take them back). ``instructions`` becomes a leading system
 message. Anything grokgate cannot honour is a 400 naming the exact ``param``.
 
-grokgate keeps no server-side state, so ``previous_response_id`` and ``conversation`` are
-refused with a message telling the client to send the whole history in ``input``; ``store`` is
-accepted and every response says ``store: false``.
+``previous_response_id``, ``conversation`` and ``item_reference`` items are resolved before this
+runs (:mod:`grokgate.api.openai.responses_state`): the plan is built from the whole history.
+Request fields grokgate does not implement and that would change what the model sees are refused
+(:data:`REFUSED_FIELDS`); the README lists every decision.
 """
 
 from __future__ import annotations
@@ -49,11 +50,10 @@ M = TypeVar("M", bound=BaseModel)
 WEB_SEARCH_TOOLS = frozenset(
     {"web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11"}
 )
-NO_STATE = (
-    "grokgate keeps no server-side conversation state, so {param} cannot be used: send the "
-    "whole conversation in 'input' on every request (earlier messages, function_call and "
-    "function_call_output items)."
-)
+REFUSED_FIELDS = {
+    "prompt": "reusable prompts (prompt templates) are not supported: send the instructions "
+    "and messages themselves",
+}
 _UNION_TAGS = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
 
 
@@ -224,9 +224,9 @@ def to_messages(value: Any) -> list[Message]:
             messages.append(_tool_output(i, wire(FunctionCallOutputItem, raw, param)))
         elif kind == "reasoning":
             continue  # the model's own earlier reasoning: grok.com cannot take it back
-        elif kind == "item_reference":
+        elif kind == "item_reference":  # resolved earlier; one left here was not found
             raise InvalidRequestError(
-                NO_STATE.format(param="item_reference items"), param=param, code="unsupported_item"
+                "item_reference items need a stored item's id", param=param, code="unsupported_item"
             )
         else:
             raise InvalidRequestError(
@@ -322,23 +322,14 @@ def to_choice(value: Any) -> ToolChoice:
 # --- the whole request ------------------------------------------------------------------------
 
 
-def _refuse_state(body: ResponsesRequest) -> None:
-    if body.previous_response_id:
-        raise InvalidRequestError(
-            NO_STATE.format(param="previous_response_id"),
-            param="previous_response_id",
-            code="previous_response_not_found",
-        )
-    if body.conversation:
-        raise InvalidRequestError(
-            NO_STATE.format(param="conversation"),
-            param="conversation",
-            code="unsupported_parameter",
-        )
+def refuse_unimplemented(body: ResponsesRequest) -> None:
+    """The 400 for a request field grokgate would otherwise drop though it matters."""
+    for name, why in REFUSED_FIELDS.items():
+        if (body.model_extra or {}).get(name) is not None:
+            raise InvalidRequestError(why, param=name, code="unsupported_parameter")
     if body.background:
         raise InvalidRequestError(
-            "background responses need server-side storage, which grokgate does not have: "
-            "use stream=true for long answers",
+            "background responses are not supported: use stream=true for long answers",
             param="background",
             code="unsupported_parameter",
         )
@@ -365,12 +356,15 @@ def _echo(body: ResponsesRequest, tools: list[FunctionToolOut | dict[str, Any]])
     )
 
 
-def to_plan(body: ResponsesRequest, spec: ModelSpec, *, show_reasoning: bool) -> ResponsesPlan:
-    """Validate what grok.com can honour for the model ``spec``, and build the job."""
-    _refuse_state(body)
+def to_plan(
+    body: ResponsesRequest, spec: ModelSpec, *, show_reasoning: bool, items: Any = None
+) -> ResponsesPlan:
+    """Validate what grok.com can honour for the model ``spec``, and build the job from
+    ``items`` (the whole history, when the request continues a stored one) or ``input``."""
+    refuse_unimplemented(body)
     if body.max_output_tokens is not None and body.max_output_tokens < 1:
         raise InvalidRequestError("max_output_tokens must be at least 1", param="max_output_tokens")
-    messages = to_messages(body.input)
+    messages = to_messages(body.input if items is None else items)
     if body.instructions and body.instructions.strip():
         messages.insert(0, Message(role="system", texts=[body.instructions]))
     offered = to_tools(body.tools)

@@ -3,6 +3,9 @@
 Text, ``image_url`` (https or data URI) and ``file`` parts become the conversation; images and
 files are uploaded to grok.com by the chat service. ``tools``/``tool_choice`` (and the legacy
 ``functions``/``function_call``) become a :class:`~grokgate.core.tools.spec.ToolSet`.
+
+Unknown and unimplemented fields pass unless dropping them would change what the model sees or
+what the client asked for back (:func:`refuse_unimplemented`; the README lists every decision).
 """
 
 from __future__ import annotations
@@ -42,11 +45,35 @@ def _file_part(part: FilePart, param: str) -> FileInput:
     return FileInput(source=data, kind="file", name=name, param=f"{param}.file.file_data")
 
 
+def _unsupported(message: str, param: str) -> InvalidRequestError:
+    return InvalidRequestError(message, param=param, code="unsupported_parameter")
+
+
+def refuse_unimplemented(body: ChatCompletionRequest) -> None:
+    """A 400 for the fields grokgate cannot honour and must not drop silently."""
+    extra = body.model_extra or {}
+    if extra.get("audio") is not None:
+        raise _unsupported("audio output is not supported: grok.com answers in text", "audio")
+    modalities = extra.get("modalities")
+    if isinstance(modalities, list) and "audio" in modalities:
+        raise _unsupported("audio output is not supported: grok.com answers in text", "modalities")
+    for i, message in enumerate(body.messages):
+        if (message.model_extra or {}).get("audio") is not None:
+            raise _unsupported(
+                "references to earlier audio answers are not supported: send the assistant's "
+                "words as content",
+                f"messages[{i}].audio",
+            )
+
+
 def to_message(index: int, wire: ChatMessageIn) -> Message:
     """One wire message as the neutral :class:`Message` (texts, files, tool calls)."""
     role = {"developer": "system", "function": "tool"}.get(wire.role, wire.role)
     message = Message(role=role)
     content = wire.content
+    refusal = (wire.model_extra or {}).get("refusal")
+    if role == "assistant" and isinstance(refusal, str) and refusal.strip() and not content:
+        content = refusal  # what the assistant said, though it refused
     if isinstance(content, str):
         message.texts.append(content)
     elif content is not None:
@@ -137,6 +164,7 @@ def _output_limit(body: ChatCompletionRequest) -> int | None:
 
 def to_job(body: ChatCompletionRequest, spec: ModelSpec, *, show_reasoning: bool) -> ChatJob:
     """Validate what grok.com can honour for the model ``spec``, and flatten the history."""
+    refuse_unimplemented(body)
     if body.n is not None and body.n != 1:
         raise InvalidRequestError("n must be 1: grok.com answers once per request", param="n")
     if not body.messages:
