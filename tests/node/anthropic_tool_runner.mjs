@@ -38,7 +38,9 @@ run(async (fetch) => {
     messages: [
       {
         role: 'user',
-        content: 'Weather and time in Paris? call get_weather {"city":"Paris"}\ncall get_time {"city":"Paris"}',
+        // one at a time: one tool per turn, so the loop runs twice on the thread, and the
+        // final answer joins every result since this text (docs of simulator/tool_answers.py)
+        content: 'Weather and time in Paris, one at a time: call get_weather {"city":"Paris"} and then call get_time {"city":"Paris"}',
       },
     ],
   });
