@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import Body, Request
 from fastapi.responses import Response
 
 from grokgate.api.anthropic.fields import refuse_unsupported
@@ -31,13 +31,14 @@ from grokgate.api.anthropic.threads import (
     thread_of,
 )
 from grokgate.api.anthropic.translate import parse_request, to_job, to_prompt
-from grokgate.api.deps import owner_of, require_api_key, runtime_of, translated
+from grokgate.api.deps import owner_of, runtime_of, translated
 from grokgate.api.relay import relay
+from grokgate.api.routing import v1_router
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
 from grokgate.core.usage import counted, estimate_usage
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+router = v1_router()
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 504, 529)

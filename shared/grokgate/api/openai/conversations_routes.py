@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from grokgate.api.deps import owner_of, require_api_key, runtime_of
+from grokgate.api.deps import owner_of, runtime_of
 from grokgate.api.openai import stored_ids
 from grokgate.api.openai.responses_state import (
     UPDATE_ATTEMPTS,
@@ -29,6 +29,7 @@ from grokgate.api.openai.responses_state import (
 from grokgate.api.openai.responses_translate import to_messages
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.openai.stored_pages import PageQuery, page
+from grokgate.api.routing import v1_router
 from grokgate.errors import ConflictError, InvalidRequestError
 from grokgate.stores.conversations import ConversationStore, StoredRecord
 
@@ -36,7 +37,7 @@ _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 409, 503)}
 MAX_NEW_ITEMS = 20
 MAX_METADATA = 16
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+router = v1_router()
 
 
 class ConversationCreate(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
@@ -14,7 +14,6 @@ from grokgate.api.deps import (
     public_base_url,
     read_form,
     read_image,
-    require_api_key,
     runtime_of,
 )
 from grokgate.api.limits import response_limit
@@ -28,6 +27,7 @@ from grokgate.api.openai.media_schemas import (
 )
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.relay import json_object, relay
+from grokgate.api.routing import v1_router
 from grokgate.core.media.images import ImageAnswer, ImageRequest, ImageService
 from grokgate.core.registry import Kind, ModelSpec, Registry
 from grokgate.errors import InvalidRequestError
@@ -35,7 +35,7 @@ from grokgate.errors import InvalidRequestError
 MAX_EDIT_IMAGES = 8  # grok.com's edit takes 1–8 pictures (docs/grok-protocol.md §6.3)
 _ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 429, 502, 503)}
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+router = v1_router()
 
 
 def render(answer: ImageAnswer) -> Response:

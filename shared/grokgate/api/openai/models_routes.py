@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 
-from grokgate.api.deps import require_api_key, runtime_of
+from grokgate.api.deps import runtime_of
 from grokgate.api.openai.schemas import ErrorOut, ModelListOut, ModelOut
+from grokgate.api.routing import v1_router
 from grokgate.core.registry import CREATED, ModelSpec
 
 _ERRORS = {status: {"model": ErrorOut} for status in (401, 404)}
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+router = v1_router()
 
 
 def _model_out(spec: ModelSpec) -> ModelOut:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from grokgate.api.deps import owner_of, require_api_key, runtime_of, translated
+from grokgate.api.deps import owner_of, runtime_of, translated
 from grokgate.api.openai.responses_render import ResponseBuilder, collect, stream_events
 from grokgate.api.openai.responses_schemas import ConversationRefOut, ResponseOut, ResponsesRequest
 from grokgate.api.openai.responses_state import Turn, prepare
@@ -23,6 +23,7 @@ from grokgate.api.openai.responses_xai import relay_turn
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.openai.stored_pages import PageQuery, page
 from grokgate.api.relay import json_object
+from grokgate.api.routing import v1_router
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
 from grokgate.core.usage import counted
@@ -37,7 +38,7 @@ _STREAM_DOC = {
     }
 }
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+router = v1_router()
 
 
 @router.post("/responses", response_model=ResponseOut, responses={**_STREAM_DOC, **_ERRORS})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 
-from grokgate.api.deps import require_api_key, runtime_of, translated
+from grokgate.api.deps import runtime_of, translated
 from grokgate.api.openai.media_chat import media_events
 from grokgate.api.openai.render import Answer, collect, stream_chunks
 from grokgate.api.openai.schemas import (
@@ -15,6 +15,7 @@ from grokgate.api.openai.schemas import (
 )
 from grokgate.api.openai.translate import to_job
 from grokgate.api.relay import json_object, relay
+from grokgate.api.routing import v1_router
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
 from grokgate.core.registry import Kind
@@ -22,7 +23,7 @@ from grokgate.core.usage import counted
 
 _ERRORS = {status: {"model": ErrorOut} for status in (400, 401, 404, 429, 502, 503)}
 
-chat_router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+chat_router = v1_router()
 
 
 @chat_router.post("/chat/completions", response_model=ChatCompletionOut, responses=_ERRORS)

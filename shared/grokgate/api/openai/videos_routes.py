@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -15,7 +15,6 @@ from grokgate.api.deps import (
     public_base_url,
     read_form,
     read_image,
-    require_api_key,
     runtime_of,
 )
 from grokgate.api.openai.media_schemas import (
@@ -29,6 +28,7 @@ from grokgate.api.openai.media_schemas import (
     form_fields,
 )
 from grokgate.api.openai.schemas import ErrorOut
+from grokgate.api.routing import v1_router
 from grokgate.core.attachments import FileInput
 from grokgate.core.media.videos import DEFAULT_SIZE, VideoRequest, parse_seconds
 from grokgate.errors import InvalidRequestError
@@ -38,7 +38,7 @@ from grokgate.upstream.files import Attachment
 _ERRORS = {s: {"model": ErrorOut} for s in (400, 401, 404, 409, 422, 429, 502, 503)}
 MAX_IDEMPOTENCY_KEY = 255
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)])
+router = v1_router()
 
 
 def video_out(job: Job) -> VideoOut:
