@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -194,3 +195,31 @@ def serve_process(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     base = f"http://127.0.0.1:{port}"
     wait_healthy(base, proc)
     return proc, base
+
+
+class CallCounter:
+    """Counts, by operation name, the DynamoDB calls one boto3 client sends (botocore's
+    ``before-call`` event hook)."""
+
+    def __init__(self, client: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        client.meta.events.register("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def take(self) -> Counter[str]:
+        """The counts so far; counting starts again from zero."""
+        out, self.calls = self.calls, Counter()
+        return out
+
+    def settle(self, timeout: float = 5.0) -> Counter[str]:
+        """The counts once calls stop arriving (releases land after the last byte)."""
+        deadline = time.monotonic() + timeout
+        last = Counter(self.calls)
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if self.calls == last:
+                return last
+            last = Counter(self.calls)
+        return last

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
@@ -21,31 +20,11 @@ from grokgate.simulator.server import ServerThread
 from grokgate.stores.dynamodb import DynamoAccountStore
 from grokgate.stores.records import Status, Tier, account_id_for
 from tests.conftest import gateway_settings
-from tests.support import ALL_TOKENS, API_KEY, Sim, aws_client, new_dynamodb_table
+from tests.support import ALL_TOKENS, API_KEY, CallCounter, Sim, aws_client, new_dynamodb_table
 
 SUPER = [t for t in ALL_TOKENS if "super" in t]
 MSG = [{"role": "user", "content": "count my writes"}]
 MODEL = "grok-4.20-0309-reasoning"  # expert: super accounts
-
-
-class CallCounter:
-    def __init__(self, client: Any) -> None:
-        self.calls: Counter[str] = Counter()
-        client.meta.events.register("before-call.dynamodb", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
-
-    def settle(self, timeout: float = 5.0) -> Counter[str]:
-        """The counts once the releases (which follow the last byte) have landed."""
-        deadline = time.monotonic() + timeout
-        last = Counter(self.calls)
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            if self.calls == last:
-                return last
-            last = Counter(self.calls)
-        return last
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ async def test_local_store_is_lazy_shared_swept_and_closed(tmp_path: Path) -> No
         assert await store.get("thread", "thread_1000", owner="") is not None
     finally:
         await runtime.aclose()
-    assert store._db is None  # closed with the runtime
+    assert not store._file.is_open  # closed with the runtime
 
 
 async def test_cloud_store_uses_the_conversations_table(tmp_path: Path) -> None:

@@ -27,21 +27,10 @@ from grokgate.stores.conversations_dynamodb import (
 )
 from grokgate.stores.conversations_sqlite import SqliteConversationStore
 from grokgate.stores.open import StoreConfigError, open_conversation_store
-from tests.support import FakeClock, aws_client
+from tests.support import CallCounter, FakeClock, aws_client
 
 ConvFactory = Callable[[], ConversationStore]
 DAY = 86400.0
-
-
-class CallCounter:
-    """Counts the DynamoDB operations one boto3 client sends."""
-
-    def __init__(self, client: Any) -> None:
-        self.calls: Counter[str] = Counter()
-        client.meta.events.register("before-call.dynamodb", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
 
 
 def new_conversations_table(endpoint: str) -> str:

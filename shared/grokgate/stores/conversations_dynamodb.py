@@ -33,7 +33,7 @@ from grokgate.stores.conversations import (
     RecordKind,
     StoredRecord,
 )
-from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected
+from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected, make_table
 from grokgate.stores.dynamo_codec import plain, value
 
 __all__ = [
@@ -56,23 +56,7 @@ _BATCH = 25  # BatchWriteItem's limit
 
 def create_conversations_table(client: Any, table: str) -> None:
     """Create the table (on-demand, TTL on ``expiration``), as ``template.yaml`` does."""
-    client.create_table(
-        TableName=table,
-        KeySchema=[
-            {"AttributeName": KEY, "KeyType": "HASH"},
-            {"AttributeName": PART, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": KEY, "AttributeType": "S"},
-            {"AttributeName": PART, "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
-    client.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-    )
+    make_table(client, table, {KEY: "S", PART: "N"}, ttl_attribute=TTL_ATTRIBUTE)
 
 
 def _hash(kind: str, record_id: str) -> str:

@@ -9,7 +9,6 @@ writes, cannot interleave with another connection's. Expired rows stay until :me
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -19,14 +18,13 @@ from typing import TypeVar
 import aiosqlite
 
 from grokgate.errors import ConflictError
-from grokgate.shield import shielded
 from grokgate.stores.conversations import (
     DEFAULT_MAX_BYTES,
     ConversationStore,
     RecordKind,
     StoredRecord,
 )
-from grokgate.stores.sqlite_open import open_sqlite, unavailable
+from grokgate.stores.sqlite_open import SqliteFile, unavailable
 
 __all__ = ["SqliteConversationStore"]
 
@@ -56,22 +54,14 @@ class SqliteConversationStore(ConversationStore):
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         super().__init__(clock, max_bytes)
-        self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
-        self._open_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()  # one transaction at a time on this connection
+        self._file = SqliteFile(path, _SCHEMA)
+        self.path = self._file.path
 
     async def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            async with self._open_lock:
-                if self._db is None:
-                    self._db = await open_sqlite(self.path, _SCHEMA)
-        return self._db
+        return await self._file.conn()
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._file.close()
 
     async def _guard(self, what: str, op: Awaitable[_T]) -> _T:
         try:
@@ -80,23 +70,7 @@ class SqliteConversationStore(ConversationStore):
             raise unavailable(f"{what} a stored conversation", exc) from exc
 
     async def _transaction(self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
-        """Run ``body`` inside BEGIN IMMEDIATE; commit, or roll back if it raises. A cancelled
-        caller stops waiting but the transaction still ends (see :mod:`.jobs_sqlite`)."""
-        return await shielded(self._locked_transaction(body))
-
-    async def _locked_transaction(
-        self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]
-    ) -> _T:
-        db = await self._conn()
-        async with self._write_lock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                result = await body(db)
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-        return result
+        return await self._file.transaction(body)
 
     # --- primitives ------------------------------------------------------------------------
 

@@ -75,3 +75,27 @@ class DynamoCalls:
         except BotoCoreError as exc:
             detail = f"DynamoDB {operation} on table {self.table!r} failed: {type(exc).__name__}"
             raise unavailable(f"complete a DynamoDB {operation}", exc, detail) from exc
+
+
+def make_table(
+    client: Any, table: str, keys: dict[str, str], *, ttl_attribute: str | None = None
+) -> None:
+    """Create an on-demand table as ``template.yaml`` does in the cloud: ``keys`` maps each key
+    attribute (the hash key first, then the range key) to its type (``S``, ``N``); TTL on
+    ``ttl_attribute`` when given. For tests and local development."""
+    names = list(keys)
+    client.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": name, "KeyType": "HASH" if i == 0 else "RANGE"}
+            for i, name in enumerate(names)
+        ],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": keys[n]} for n in names],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
+    if ttl_attribute is not None:
+        client.update_time_to_live(
+            TableName=table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+        )

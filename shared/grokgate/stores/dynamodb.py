@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
-from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected
+from grokgate.stores.dynamo_calls import CONDITION_FAILED, DynamoCalls, Rejected, make_table
 from grokgate.stores.dynamo_codec import Expr, from_item, to_item, value
 from grokgate.stores.records import (
     UNTRACKED_MODES,
@@ -46,13 +46,7 @@ _INVALID = "ValidationException"  # e.g. an update path under a quota window tha
 
 def create_table(client: Any, table: str) -> None:
     """Create the accounts table (on-demand), as ``template.yaml`` does in the cloud."""
-    client.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
+    make_table(client, table, {KEY: "S"})
 
 
 class DynamoAccountStore(AccountStore):

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from grokgate.errors import ConflictError
-from grokgate.stores.dynamo_calls import DynamoCalls, Rejected
+from grokgate.stores.dynamo_calls import DynamoCalls, Rejected, make_table
 from grokgate.stores.dynamo_codec import Expr, from_item, plain, to_item, value
 from grokgate.stores.failures import unavailable
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, job_doc, paginate
@@ -44,17 +44,7 @@ _ATTEMPTS = 5
 
 def create_jobs_table(client: Any, table: str) -> None:
     """Create the jobs table (on-demand, TTL on ``expiration``), as ``template.yaml`` does."""
-    client.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
-    client.update_time_to_live(
-        TableName=table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-    )
+    make_table(client, table, {KEY: "S"}, ttl_attribute=TTL_ATTRIBUTE)
 
 
 def _idem_id(owner: str, key: str) -> str:

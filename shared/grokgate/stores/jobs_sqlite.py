@@ -9,7 +9,6 @@ connection's. Statements are executed and fetched in one call (see :mod:`.sqlite
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
@@ -20,9 +19,8 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from grokgate.errors import ConflictError
-from grokgate.shield import shielded
 from grokgate.stores.jobs import Job, JobPage, JobStatus, JobStore, apply_changes, job_doc
-from grokgate.stores.sqlite_open import open_sqlite, unavailable
+from grokgate.stores.sqlite_open import SqliteFile, unavailable
 
 __all__ = ["SqliteJobStore"]
 
@@ -51,23 +49,14 @@ def _decode(row: sqlite3.Row) -> Job:
 class SqliteJobStore(JobStore):
     def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock)
-        self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
-        self._open_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()  # one transaction at a time on this connection
+        self._file = SqliteFile(path, _SCHEMA)
+        self.path = self._file.path
 
     async def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            async with self._open_lock:
-                if self._db is None:
-                    db = await open_sqlite(self.path, _SCHEMA)
-                    self._db = db
-        return self._db
+        return await self._file.conn()
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._file.close()
 
     async def _guard(self, what: str, op: Awaitable[_T]) -> _T:
         try:
@@ -76,24 +65,7 @@ class SqliteJobStore(JobStore):
             raise unavailable(f"complete the job {what}", exc) from exc
 
     async def _transaction(self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
-        """Run ``body`` inside BEGIN IMMEDIATE on this connection; commit, or roll back if it
-        raises. A cancelled caller stops waiting but the transaction still ends (else the
-        connection would keep SQLite's write lock for good), as in :mod:`.sqlite`."""
-        return await shielded(self._locked_transaction(body))
-
-    async def _locked_transaction(
-        self, body: Callable[[aiosqlite.Connection], Awaitable[_T]]
-    ) -> _T:
-        db = await self._conn()
-        async with self._write_lock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                result = await body(db)
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-        return result
+        return await self._file.transaction(body)
 
     # --- reads -----------------------------------------------------------------------------
 

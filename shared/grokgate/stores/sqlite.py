@@ -11,7 +11,6 @@ meanwhile by another task fails at once with "database is locked" once that snap
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -20,10 +19,9 @@ from typing import Any
 
 import aiosqlite
 
-from grokgate.shield import shielded
 from grokgate.stores.base import DEFAULT_LEASE_SECONDS, AccountStore
 from grokgate.stores.records import Account, from_doc, to_doc
-from grokgate.stores.sqlite_open import guard_sqlite, open_sqlite
+from grokgate.stores.sqlite_open import SqliteFile, guard_sqlite
 from grokgate.stores.transitions import Feedback, apply, extend_lease, take_slot
 
 _SCHEMA = (
@@ -43,22 +41,14 @@ class SqliteAccountStore(AccountStore):
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         super().__init__(clock, lease_seconds=lease_seconds)
-        self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
-        self._open_lock = asyncio.Lock()
-        self._write_lock = asyncio.Lock()  # one transaction at a time on this connection
+        self._file = SqliteFile(path, _SCHEMA)
+        self.path = self._file.path
 
     async def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            async with self._open_lock:
-                if self._db is None:
-                    self._db = await open_sqlite(self.path, _SCHEMA)
-        return self._db
+        return await self._file.conn()
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        await self._file.close()
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -82,28 +72,21 @@ class SqliteAccountStore(AccountStore):
     # --- writes ----------------------------------------------------------------------------
 
     async def _put_value(self, key: str, doc: dict[str, Any]) -> None:
-        db = await self._conn()
-        async with self._write_lock:
-            await db.execute(
-                "INSERT INTO pool_values (key, doc) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc",
-                (key, json.dumps(doc)),
-            )
+        await self._file.write(
+            "INSERT INTO pool_values (key, doc) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc",
+            (key, json.dumps(doc)),
+        )
 
     async def _insert_if_absent(self, account: Account) -> bool:
-        db = await self._conn()
-        async with self._write_lock:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO pool_accounts (id, doc) VALUES (?, ?)",
-                (account.id, json.dumps(to_doc(account))),
-            )
-        return cur.rowcount == 1
+        inserted = await self._file.write(
+            "INSERT OR IGNORE INTO pool_accounts (id, doc) VALUES (?, ?)",
+            (account.id, json.dumps(to_doc(account))),
+        )
+        return inserted == 1
 
     async def _delete(self, account_id: str) -> bool:
-        db = await self._conn()
-        async with self._write_lock:
-            cur = await db.execute("DELETE FROM pool_accounts WHERE id = ?", (account_id,))
-        return cur.rowcount == 1
+        return await self._file.write("DELETE FROM pool_accounts WHERE id = ?", (account_id,)) == 1
 
     async def _acquire(
         self,
@@ -153,36 +136,25 @@ class SqliteAccountStore(AccountStore):
     async def _mutate(
         self, account_id: str, change: Callable[[Account], Account]
     ) -> Account | None:
-        """Run ``change`` on the stored account under SQLite's write lock; a cancelled caller
-        stops waiting, but the transaction still ends (else the shared connection would keep
-        the write lock for good)."""
-        return await shielded(self._transaction(account_id, change))
+        """Run ``change`` on the stored account under SQLite's write lock (see
+        :meth:`~grokgate.stores.sqlite_open.SqliteFile.transaction`)."""
 
-    async def _transaction(
-        self, account_id: str, change: Callable[[Account], Account]
-    ) -> Account | None:
-        db = await self._conn()
-        async with self._write_lock:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = await db.execute_fetchall(
-                    "SELECT doc FROM pool_accounts WHERE id = ?", (account_id,)
+        async def body(db: aiosqlite.Connection) -> Account | None:
+            rows = await db.execute_fetchall(
+                "SELECT doc FROM pool_accounts WHERE id = ?", (account_id,)
+            )
+            if not rows:
+                return None
+            before = from_doc(json.loads(rows[0]["doc"]))
+            after = change(before)
+            if after is not before:
+                await db.execute(
+                    "UPDATE pool_accounts SET doc = ? WHERE id = ?",
+                    (json.dumps(to_doc(after)), account_id),
                 )
-                if not rows:
-                    await db.execute("COMMIT")
-                    return None
-                before = from_doc(json.loads(rows[0]["doc"]))
-                after = change(before)
-                if after is not before:
-                    await db.execute(
-                        "UPDATE pool_accounts SET doc = ? WHERE id = ?",
-                        (json.dumps(to_doc(after)), account_id),
-                    )
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-        return after
+            return after
+
+        return await self._file.transaction(body)
 
 
 guard_sqlite(

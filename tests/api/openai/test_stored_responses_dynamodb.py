@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,28 +18,15 @@ from grokgate.stores.conversations_dynamodb import (
 )
 from tests.conftest import gateway_settings
 from tests.sdk import openai_client as client
-from tests.support import Sim, aws_client
+from tests.support import CallCounter, Sim, aws_client
 
 FAST = "grok-4.20-0309-non-reasoning"
 
 
-class Calls:
-    """Every DynamoDB call one client makes, by operation name."""
-
-    def __init__(self, dynamo: Any) -> None:
-        self.seen: Counter[str] = Counter()
-        dynamo.meta.events.register("before-call.dynamodb", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.seen[model.name] += 1
-
-    def take(self) -> Counter[str]:
-        out, self.seen = self.seen, Counter()
-        return out
-
-
 @pytest.fixture
-def two_gateways(sim: Sim, moto_endpoint: str, tmp_path: Path) -> Iterator[list[tuple[str, Calls]]]:
+def two_gateways(
+    sim: Sim, moto_endpoint: str, tmp_path: Path
+) -> Iterator[list[tuple[str, CallCounter]]]:
     table = f"grokgate-conv-{tmp_path.name[-12:]}".replace("_", "-")
     create_conversations_table(aws_client("dynamodb", moto_endpoint), table)
     out, servers = [], []
@@ -51,14 +37,14 @@ def two_gateways(sim: Sim, moto_endpoint: str, tmp_path: Path) -> Iterator[list[
         runtime._conversations = DynamoConversationStore(table, dynamo)
         server = ServerThread(create_app(settings=settings, runtime=runtime))
         servers.append(server)
-        out.append((server.start(), Calls(dynamo)))
+        out.append((server.start(), CallCounter(dynamo)))
     yield out
     for server in servers:
         server.stop()
 
 
 def test_two_instances_share_stored_responses(
-    two_gateways: list[tuple[str, Calls]], sim: Sim
+    two_gateways: list[tuple[str, CallCounter]], sim: Sim
 ) -> None:
     (url_a, calls_a), (url_b, calls_b) = two_gateways
     a, b = client(url_a), client(url_b)
@@ -73,10 +59,12 @@ def test_two_instances_share_stored_responses(
     b.responses.create(model=FAST, conversation=conv.id, input="from B")
     assert len(list(a.conversations.items.list(conv.id))) == 3
     b.responses.delete(r1.id)
-    assert calls_a.seen and calls_b.seen
+    assert calls_a.calls and calls_b.calls
 
 
-def test_dynamodb_calls_per_stored_turn(two_gateways: list[tuple[str, Calls]], sim: Sim) -> None:
+def test_dynamodb_calls_per_stored_turn(
+    two_gateways: list[tuple[str, CallCounter]], sim: Sim
+) -> None:
     (url, calls), _ = two_gateways
     c = client(url)
     first = c.responses.create(model=FAST, input="first")
