@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -389,5 +388,5 @@ def test_open_job_store(tmp_path: Path) -> None:
     values: dict[str, Any] = {"store": "dynamodb", "dynamodb_jobs_table": "jobs-t"}
     cloud = open_job_store(Settings(_env_file=None, **values))
     assert isinstance(cloud, DynamoJobStore) and cloud.table == "jobs-t"
-    bare = open_job_store(SimpleNamespace(store="dynamodb"))  # type: ignore[arg-type]
-    assert isinstance(bare, DynamoJobStore) and bare.table == "grokgate-jobs"
+    default = open_job_store(Settings(_env_file=None, store="dynamodb"))  # type: ignore[call-arg]
+    assert isinstance(default, DynamoJobStore) and default.table == "grokgate-jobs"

@@ -10,7 +10,6 @@ import stat
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -369,10 +368,10 @@ def test_open_s3_without_a_bucket_is_a_configuration_error(tmp_path: Path) -> No
         open_media_store(settings(tmp_path, media="s3"))
 
 
-def test_open_tolerates_settings_without_media_fields(tmp_path: Path) -> None:
-    bare = SimpleNamespace(data_dir=tmp_path)
-    store = open_media_store(bare)  # type: ignore[arg-type]
-    assert isinstance(store, LocalMediaStore) and store.ttl == 3600
+def test_url_lifetimes_come_from_the_settings(tmp_path: Path) -> None:
+    assert settings(tmp_path).media_url_ttl == 3600
+    assert settings(tmp_path, media="s3").media_url_ttl == 900
+    assert settings(tmp_path, media="s3", media_url_seconds=5).media_url_ttl == 5
 
 
 async def test_open_s3_store_works_against_moto(
