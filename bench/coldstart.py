@@ -5,11 +5,16 @@
 Every sample is a new ``python`` process, set up as Lambda loads a function: the function's
 directory is the cwd and on sys.path, ``shared/`` is on sys.path (the layer's /opt/python). The
 child imports the entry module by file path (timed), then serves one ``GET /health`` (timed):
-``handler(event, None)`` with an API Gateway REST v1 event for Mangum handlers, ``create()`` plus
-one ASGI request through ``httpx.ASGITransport`` for app factories, or the same request against
-a module-level ASGI ``app``. Offline: GROKGATE_* cleared, GROKGATE_DATA_DIR a temp dir, so no
-account is configured and nothing is contacted. Bytecode goes to a temp PYTHONPYCACHEPREFIX
-(never into the repo); an unmeasured warm-up round writes it, so the figures are with .pyc.
+``handler(event, None)`` with an API Gateway REST v1 event for Mangum handlers; for app
+factories ``uvicorn.main`` (which the Web Adapter's run.sh starts first), ``create()`` and one
+ASGI request through ``httpx.ASGITransport``; that request against a module-level ASGI ``app``.
+Offline: GROKGATE_* cleared, then set as in a deployed function (DEPLOYED: API keys, DynamoDB,
+S3), GROKGATE_DATA_DIR a temp dir; no account is configured and nothing is contacted.
+Baseline rows run in the same rounds, one per kind: a bare FastAPI app answering ``/health``
+through Mangum (bench/bare/handler.py), as a factory (bare/app) and as a module-level app
+(bare/vercel_app); "x bare" is each row's first request over the bare row of its kind.
+Bytecode goes to a temp PYTHONPYCACHEPREFIX (never into the repo); an unmeasured warm-up round
+writes it, so the figures are with .pyc.
 ``--no-bytecode`` compiles every module from source in every child instead (an upper bound for
 a bundle shipped without .pyc: its directory is read-only, so nothing gets cached there).
 Prints medians (min-max) and the modules loaded, as a markdown table.
@@ -32,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
+BARE = Path(__file__).resolve().parent / "bare"  # the baseline apps
 SHARED = ROOT / "shared"
 TIMEOUT = 60.0  # seconds per child
 MARK = "COLDSTART-RESULT "
@@ -74,6 +80,7 @@ def asgi_get(app):
 if callable(getattr(mod, "handler", None)):
     kind, status = "handler", mod.handler(EVENT, None)["statusCode"]
 elif callable(getattr(mod, "create", None)):
+    import uvicorn.main  # what run.sh's `python -m uvicorn --factory app:create` loads first
     kind, status = "create", asgi_get(mod.create())
 elif getattr(mod, "app", None) is not None:
     kind, status = "app", asgi_get(mod.app)
@@ -96,13 +103,23 @@ class ChildError(RuntimeError):
 
 
 EXTRA_ENV: dict[str, str] = {}  # bytecode settings, set by main()
+# What a deployed function's settings say (template.yaml), minus GROKGATE_SECRETS: it has API
+# keys (an open gateway answers only to loopback Host names and would refuse API Gateway's
+# with a 400), its state in DynamoDB and its files in S3 (so no local /media routes).
+# Nothing is contacted: GET /health opens no store.
+DEPLOYED = {
+    "GROKGATE_API_KEYS": "coldstart-bench-key",
+    "GROKGATE_STORE": "dynamodb",
+    "GROKGATE_MEDIA": "s3",
+    "GROKGATE_MEDIA_BUCKET": "coldstart-bench",
+}
 
 
 def child_env(data_dir: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GROKGATE_")}
     for name in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX"):
         env.pop(name, None)
-    env.update(EXTRA_ENV, GROKGATE_DATA_DIR=data_dir)
+    env.update(EXTRA_ENV, GROKGATE_DATA_DIR=data_dir, **DEPLOYED)
     return env
 
 
@@ -140,7 +157,8 @@ def ms(values: list[float]) -> str:
 
 
 def entries(only: str | None) -> list[tuple[str, Path]]:
-    found = []
+    """The baseline apps (always) and the function entry modules ``only`` selects."""
+    found = [(f"bare/{path.stem}", path) for path in sorted(BARE.glob("*.py"))]
     for path in sorted(FUNCTIONS.glob("*/*.py")):
         name = f"{path.parent.name}/{path.stem}"
         if not path.name.startswith("_") and (only is None or only in name):
@@ -184,18 +202,36 @@ def main() -> int:
                 walls[name].append(wall)
                 results[name].append(result)
 
-    print("| entry | kind | import | first request | process wall | modules (import / req) |")
-    print("|---|---|---|---|---|---|")
-    print(f"| `python -c pass` | baseline | | | {ms(base)} | |")
+    def first_request(name: str) -> float | None:
+        rs = results.get(name)
+        return statistics.median(r["request"] for r in rs) if rs else None
+
+    bare = {
+        kind: first_request(f"bare/{stem}")
+        for kind, stem in (("handler", "handler"), ("create", "app"), ("app", "vercel_app"))
+    }
+    print(
+        "| entry | kind | import | first request | x bare | process wall | modules (import / req) |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(f"| `python -c pass` | baseline | | | | {ms(base)} | |")
     for name, _ in todo:
         if name in failures:
-            print(f"| {name} | FAILED (below) | | | | |")
+            print(f"| {name} | FAILED (below) | | | | | |")
             continue
         rs = results[name]
         imp, req = ms([r["import"] for r in rs]), ms([r["request"] for r in rs])
         mods = f"{rs[0]['mods_import']:.0f} / {rs[0]['mods_request']:.0f}"
-        print(f"| {name} | {rs[0]['kind']} | {imp} | {req} | {ms(walls[name])} | {mods} |")
-    print("\nmedian (min-max); first request includes the import; process wall = start to answer")
+        kind = str(rs[0]["kind"])
+        floor = bare.get(kind)
+        own = first_request(name)
+        ratio = f"{own / floor:.2f}" if floor and own else ""
+        print(f"| {name} | {kind} | {imp} | {req} | {ratio} | {ms(walls[name])} | {mods} |")
+    print(
+        "\nmedian (min-max); first request includes the import; x bare: median first request "
+        "over the bare row of the same kind (handler: bare/handler, create: bare/app, app: "
+        "bare/vercel_app); process wall = start to answer"
+    )
     shutil.rmtree(pycache, ignore_errors=True)
     for name, error in failures.items():
         print(f"\n{name} failed: {error}", file=sys.stderr)

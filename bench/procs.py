@@ -155,7 +155,7 @@ def start_upstreams(servers: Servers, token_delay: float) -> tuple[Server, Serve
 def start_grokgate(servers: Servers, xai: Server, sim: Server, **env: str) -> Server:
     """``grokgate serve`` (its README command) in front of both upstreams, default settings
     otherwise: SQLite pool, INFO logs (uvicorn's access log included)."""
-    from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+    from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 
     port = free_port()
     settings = {
@@ -220,7 +220,7 @@ async def openai_chat(
 async def grok_web_chat(client: httpx.AsyncClient, base: str, message: str, mode: str) -> Timing:
     """One grok.com ``conversations/new`` NDJSON answer straight from the simulator, with the
     same headers, cookies and in-process x-statsig-id grokgate sends (signing included)."""
-    from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+    from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
     from grokgate.upstream.browser.profiles import resolve
     from grokgate.upstream.grokweb.request import (
         CHAT_PATH,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from grokgate.api.app import create_app
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settings
+from grokgate.config import Settings
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.simulator.app import create_app as create_simulator
 from grokgate.simulator.edge import EdgeThread
 from grokgate.simulator.server import ServerThread

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from grokgate.cli import main
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.stores.records import account_id_for
 from tests.support import ACCOUNTS, Sim, free_port, new_dynamodb_table
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grokgate.api.runtime import Runtime
 from grokgate.cli import main
 from grokgate.doctor import Report, diagnose
+from grokgate.runtime import Runtime
 from grokgate.simulator.edge import CHROME_146, EdgeThread
 from grokgate.simulator.proxies import ConnectProxy, ProxyThread
 from grokgate.simulator.statsig import StatsigConstants

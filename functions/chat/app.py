@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from grokgate.manifest import function
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-SURFACES = ("chat",)  # what this function serves (template.yaml routes exactly these)
+SURFACES = function("chat").surfaces  # grokgate.manifest: template.yaml routes these
 
 
 def create() -> FastAPI:
     from grokgate.api.app import create_app
 
-    return create_app(surfaces=SURFACES)
+    return create_app(surfaces=SURFACES, lazy_routes=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-SURFACES = ("images",)  # what this function serves (template.yaml routes exactly these)
+from grokgate.manifest import function
+
+SURFACES = function("images").surfaces  # grokgate.manifest: template.yaml routes these
 _adapter: Any = None
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-SURFACES = ("models",)  # what this function serves (template.yaml routes exactly these)
+from grokgate.manifest import function
+
+SURFACES = function("models").surfaces  # grokgate.manifest: template.yaml routes these
 _adapter: Any = None
 
 

@@ -11,8 +11,9 @@ import asyncio
 from typing import Any
 
 from grokgate.core.media.runners import WORKER_EVENT_KEY  # a constant: no clients are built
+from grokgate.manifest import function
 
-SURFACES = ("videos",)  # what this function serves (template.yaml routes exactly these)
+SURFACES = function("videos").surfaces  # grokgate.manifest: template.yaml routes these
 _adapter: Any = None
 
 
@@ -34,10 +35,10 @@ def run_worker(job_id: str) -> dict[str, Any]:
     """Run one video job in a fresh runtime (its clients belong to this event loop)."""
 
     async def main() -> None:
-        from grokgate.api.runtime import Runtime
         from grokgate.config import get_settings
+        from grokgate.runtime import Runtime
 
-        runtime = Runtime(get_settings())
+        runtime = Runtime(get_settings(), stores=function("videos").stores)
         try:
             await (await runtime.video_worker()).run(job_id)
         finally:

@@ -5,5 +5,6 @@ routes and limits are in vercel.json.
 """
 
 from grokgate.api.lazy import lazy_app
+from grokgate.manifest import function
 
-app = lazy_app(("videos",))
+app = lazy_app(function("videos").surfaces)

@@ -40,7 +40,7 @@ from grokgate.logs import mask, redact, register_secret
 from grokgate.stores.records import Account, AccountKind, Status, Tier
 
 if TYPE_CHECKING:
-    from grokgate.api.runtime import Runtime
+    from grokgate.runtime import Runtime
     from grokgate.stores.base import AccountStore
 
 _ID = re.compile(r"acct_[0-9a-f]{12}")
@@ -62,7 +62,7 @@ class Context:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
-            from grokgate.api.runtime import Runtime
+            from grokgate.runtime import Runtime
 
             self._runtime = Runtime(self.settings, store=self.store)
         return self._runtime

@@ -21,9 +21,6 @@ from pydantic_settings import (
 from grokgate.upstream.browser.profiles import Fingerprint
 from grokgate.upstream.browser.profiles import resolve as resolve_fingerprint
 
-# Statsig constants that only the bundled simulator accepts (demo mode and tests).
-DEMO_STATSIG_HEADER_HEX = "00212b15713631b56202bc2d1ecc5e4172482506bcc04defe71e038b74f0f5d41edabb20b87e8df44a636757a2adda85b2"  # noqa: E501
-DEMO_STATSIG_SUFFIX = "grokgate-demo-suffix"
 # The xAI API's chat models (docs/xai-api.md §5); GROKGATE_XAI_MODELS replaces the list.
 DEFAULT_XAI_MODELS = (
     "grok-4",
@@ -152,7 +149,7 @@ class Settings(BaseSettings):
     )  # their URLs open without cookies and are handed to clients as they are
     media: Literal["local", "s3"] = "local"  # where grokgate keeps the files it hands out
     media_bucket: str | None = None  # the S3 bucket (media=s3)
-    media_url_seconds: float | None = Field(None, gt=0)  # URL lifetime: S3 900, local 3600
+    media_url_seconds: float | None = Field(None, gt=0)  # URL lifetime (media_url_ttl)
     media_secret: SecretStr | None = None  # signs local media URLs (default: data_dir/media.key)
     public_base_url: str | None = None  # this gateway's URL as clients see it (local media URLs)
     max_media_bytes: int = Field(64 * 1024 * 1024, gt=0)  # one generated file, downloaded
@@ -266,6 +263,14 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "grokgate.db"
+
+    @property
+    def media_url_ttl(self) -> float:
+        """How long a media URL works: ``media_url_seconds``, else 900 s for S3's presigned
+        URLs and 3600 s for the local ones."""
+        if self.media_url_seconds is not None:
+            return self.media_url_seconds
+        return 900.0 if self.media == "s3" else 3600.0
 
 
 @lru_cache(maxsize=1)

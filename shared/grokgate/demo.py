@@ -13,8 +13,13 @@ import shutil
 
 from pydantic import SecretStr
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX, Settings
+from grokgate.config import Settings
 from grokgate.simulator.server import ServerThread
+from grokgate.simulator.statsig import DEMO_CONSTANTS
+
+# the statsig constants that only the bundled simulator accepts (demo mode and tests), as settings
+DEMO_STATSIG_HEADER_HEX = DEMO_CONSTANTS.header.hex()
+DEMO_STATSIG_SUFFIX = DEMO_CONSTANTS.suffix
 
 DEMO_XAI_KEY = "xai-demo-key-grokgate-0000000000"
 DEMO_ACCOUNTS = (

@@ -26,7 +26,7 @@ from grokgate.upstream.grokweb.session import SESSION_PATH, parse_session
 from grokgate.upstream.http import read_capped
 
 if TYPE_CHECKING:
-    from grokgate.api.runtime import Runtime
+    from grokgate.runtime import Runtime
     from grokgate.upstream.grokweb.web import GrokWeb
 
 TRACE_PATH = "/cdn-cgi/trace"

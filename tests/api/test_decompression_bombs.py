@@ -22,7 +22,7 @@ import httpx
 import pytest
 import zstandard
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.upstream.http import read_capped
 from grokgate.upstream.xai.client import ERROR_BODY_BYTES
 from tests.support import ACCOUNTS, API_KEY, Sim, serve_process

@@ -80,6 +80,12 @@ def test_a_restarted_server_serves_at_once_after_a_kill_mid_stream(
         while not (held := leases(data / "grokgate.db")):
             assert time.monotonic() < deadline, "the stream never took its lease"
             time.sleep(0.05)
+        # ... and the slow answer is under way upstream (it took the injected delay): killed
+        # between the lease and the upstream call, the restarted server's request would be the
+        # one delayed 12 s (seen once on a loaded machine)
+        while not sim.state.chat_requests():
+            assert time.monotonic() < deadline, "the stream never reached grok.com"
+            time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=10)

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from grokgate.api.app import create_app
-from grokgate.api.runtime import Runtime
+from grokgate.runtime import Runtime
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.xai_state import XaiRecord
 from grokgate.stores.dynamodb import DynamoAccountStore

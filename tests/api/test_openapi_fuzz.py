@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 
 from grokgate.api.anthropic.schemas import CountTokensRequest, MessagesRequest
 from grokgate.api.app import create_app
-from grokgate.api.openai.media_schemas import VideoCreateRequest
+from grokgate.api.openai.video_schemas import VideoCreateRequest
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.xai import create_xai_app
 from grokgate.simulator.xai_server import Http2ServerThread

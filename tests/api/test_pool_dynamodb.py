@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from grokgate.api.app import create_app
-from grokgate.api.runtime import Runtime
+from grokgate.runtime import Runtime
 from grokgate.simulator.server import ServerThread
 from grokgate.stores.dynamodb import DynamoAccountStore
 from grokgate.stores.records import Status, Tier, account_id_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grokgate.api.runtime import Runtime
+from grokgate.runtime import Runtime
 from grokgate.stores.conversations import StoredRecord
 from grokgate.stores.conversations_dynamodb import DynamoConversationStore
 from grokgate.stores.conversations_sqlite import SqliteConversationStore

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.simulator.statsig import StatsigConstants
 from tests.support import (
     ACCOUNTS,

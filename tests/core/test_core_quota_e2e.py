@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.core.accounts.quota import QuotaSync
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.stores.records import COMPUTER_USE, QuotaSource, Status, Tier
 from grokgate.stores.sqlite import SqliteAccountStore
 from grokgate.upstream.grokweb.client import GrokWebClient

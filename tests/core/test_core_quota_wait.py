@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.core.accounts.pool import AccountPool
 from grokgate.core.accounts.quota import QuotaSync
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.errors import RateLimitError
 from grokgate.stores.records import ModeQuota, QuotaSource, Tier
 from grokgate.stores.sqlite import SqliteAccountStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grokgate.api.runtime import parse_token_spec
+from grokgate.runtime import parse_token_spec
 from grokgate.stores.records import Tier
 
 

@@ -13,17 +13,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from grokgate.manifest import FUNCTIONS
+
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "template.yaml"
+# GROKGATE_TEST_TEMPLATE points the deploy tests at another template (an older commit's, say)
+TEMPLATE = Path(os.environ.get("GROKGATE_TEST_TEMPLATE") or ROOT / "template.yaml")
 STACK = "grokgate"
 REGION = "us-east-1"
-# the function, the entry module that Lambda enters, for every function in the template
-ENTRIES = {
-    "ChatFunction": "functions/chat/app.py",
-    "ModelsFunction": "functions/models/handler.py",
-    "ImagesFunction": "functions/images/handler.py",
-    "VideosFunction": "functions/videos/handler.py",
-}
+# the function, the entry module that Lambda enters, for every function (grokgate.manifest)
+ENTRIES = {spec.logical_id: spec.lambda_entry for spec in FUNCTIONS}
 CATCH_ALL = "/{proxy+}"
 
 

@@ -67,7 +67,8 @@ def route_to_entry(path: str) -> str:
 
 
 def test_config_uses_one_routing_model() -> None:
-    """Vercel refuses ``functions`` beside ``builds``, and ``routes`` beside ``rewrites`` & co."""
+    """Vercel refuses ``functions`` beside ``builds``, and ``routes`` beside ``rewrites`` & co.;
+    a top-level ``functions`` map only matches files under ``api/`` (docs/serverless.md §4.1)."""
     assert "functions" not in CONFIG
     assert not {"rewrites", "redirects", "headers", "cleanUrls", "trailingSlash"} & set(CONFIG)
     assert CONFIG["builds"] and CONFIG["routes"]

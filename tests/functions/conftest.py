@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.simulator.server import ServerThread
 from tests.deploy.sam import ENTRIES, REGION, api_events, base_env, function_env, resources
 from tests.functions.lambda_fakes import FakeLambda, FunctionHost

@@ -1,17 +1,15 @@
-"""The chat function started the way AWS Lambda Web Adapter starts it: ``run.sh`` with the
-template's environment, readiness polled on the template's path and healthy status, then
-requests on the adapter's port. The pool is the deployed one (DynamoDB in moto, accounts added
-with the CLI, the client key from Secrets Manager), and grok.com is a simulator that paces its
-tokens, so a buffered response would show up as every chunk arriving at once."""
+"""The chat function started the way AWS Lambda Web Adapter starts it (tests/functions/
+web_adapter.py): ``run.sh`` with the template's environment, readiness polled on the template's
+path and healthy status, then requests on the adapter's port. The pool is the deployed one
+(DynamoDB in moto, accounts added with the CLI, the client key from Secrets Manager), and
+grok.com is a simulator that paces its tokens, so a buffered response would show up as every
+chunk arriving at once."""
 
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,10 +17,10 @@ import pytest
 from grokgate.simulator.app import create_app as create_simulator
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import SimState
-from tests.deploy.sam import ROOT, template
 from tests.functions.conftest import Deployment
+from tests.functions.web_adapter import run_chat_function
 from tests.sdk import anthropic_client, openai_client
-from tests.support import ACCOUNTS, API_KEY, Sim, free_port
+from tests.support import ACCOUNTS, API_KEY, Sim
 
 TOKEN_DELAY = 0.08  # seconds the simulator waits before each token
 
@@ -36,54 +34,11 @@ def paced_sim() -> Iterator[Sim]:
         yield Sim(state, server.url)
 
 
-def _healthy(status: int, spec: str) -> bool:
-    """LWA's AWS_LWA_READINESS_CHECK_HEALTHY_STATUS: codes and ranges, comma-separated."""
-    for part in spec.split(","):
-        low, _, high = part.strip().partition("-")
-        if int(low) <= status <= int(high or low):
-            return True
-    return False
-
-
 @pytest.fixture
 def chat_function(deployment: Deployment, paced_sim: Sim) -> Iterator[str]:
     deployment.sim = paced_sim
-    env = deployment.env("ChatFunction")
-    wrapper = env.pop("AWS_LAMBDA_EXEC_WRAPPER")  # the adapter itself, which this test plays
-    assert wrapper == "/opt/bootstrap" and env["AWS_LWA_INVOKE_MODE"] == "response_stream"
-    port = free_port()
-    env["AWS_LWA_PORT"] = str(port)  # the template's 8080 may be taken on a test machine
-    env["PYTHONPATH"] = str(ROOT / "shared")  # the layer's /opt/python
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"  # python is the venv's
-    handler = template()["Resources"]["ChatFunction"]["Properties"]["Handler"]
-    proc = subprocess.Popen(
-        ["sh", str(ROOT / "functions/chat" / handler)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        ready = f"{base}{env['AWS_LWA_READINESS_CHECK_PATH']}"
-        while True:  # the adapter's readiness check, with the template's settings
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "never became ready"
-            try:
-                status = httpx.get(ready, timeout=1).status_code
-                if _healthy(status, env["AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"]):
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+    with run_chat_function(deployment.env("ChatFunction")) as base:
         yield base
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=10)
-        for _, token in ACCOUNTS:
-            assert token not in out
-        assert API_KEY not in out
 
 
 def test_a_streamed_chat_arrives_chunk_by_chunk(chat_function: str, paced_sim: Sim) -> None:

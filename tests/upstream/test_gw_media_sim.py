@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.errors import ContentModeratedError, UpstreamError, UpstreamTimeoutError, Verdict
 from grokgate.simulator.app import create_app
 from grokgate.simulator.media_bytes import image_bytes, video_bytes

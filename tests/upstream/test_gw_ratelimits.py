@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 import grokgate.upstream.grokweb.client as client_module
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.errors import UpstreamError, UpstreamTimeoutError, Verdict
 from grokgate.simulator.state import RATE_LIMITS_PATH as SIM_RATE_LIMITS_PATH
 from grokgate.stores.records import COMPUTER_USE, Account, account_id_for

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.errors import UpstreamError
 from grokgate.simulator import statsig as sim_statsig
 from grokgate.stores.sqlite import SqliteAccountStore

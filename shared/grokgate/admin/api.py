@@ -32,9 +32,9 @@ from grokgate.admin.schemas import (
     StatsigOut,
 )
 from grokgate.api.deps import public_base_url, runtime_of
-from grokgate.api.runtime import Runtime
 from grokgate.errors import NotFoundError
 from grokgate.logs import redact
+from grokgate.runtime import Runtime
 from grokgate.stores.records import Account, AccountKind, Status, Tier
 
 ACCOUNT_ID = re.compile(r"(acct|xai)_[0-9a-f]{12}")

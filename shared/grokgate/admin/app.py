@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from grokgate.api.runtime import Runtime
+from grokgate.runtime import Runtime
 
 # No inline script or style, nothing from another origin; pictures may come from the media
 # bucket's signed URLs (https:) or arrive as data: / blob: URLs.

@@ -25,7 +25,6 @@ from grokgate.api.guards import ApiKeyRequired, ConcurrencyLimit, HostAllowList,
 from grokgate.api.json_text import valid_json_text
 from grokgate.api.limits import BodyReadTimeout, BodySizeLimit, request_limit
 from grokgate.api.openai.errors import error_response
-from grokgate.api.runtime import Runtime
 from grokgate.config import Settings, get_settings
 from grokgate.errors import (
     GrokGateError,
@@ -34,6 +33,7 @@ from grokgate.errors import (
     NotFoundError,
 )
 from grokgate.logs import get_logger
+from grokgate.runtime import Runtime
 
 log = get_logger("app")
 
@@ -48,12 +48,9 @@ def routers(surface: str, settings: Settings) -> list[APIRouter]:
 
         return [models_router]  # and the console, mounted by create_app (admin_routes)
     if surface == "chat":
-        from grokgate.api.anthropic.routes import router as messages_router
-        from grokgate.api.openai.conversations_routes import router as conversations_router
-        from grokgate.api.openai.responses_routes import router as responses_router
         from grokgate.api.openai.routes import chat_router
 
-        return [chat_router, responses_router, conversations_router, messages_router]
+        return [chat_router, *_chat_apis()]
     if surface in ("images", "videos"):
         if surface == "images":
             from grokgate.api.openai.images_routes import router
@@ -65,6 +62,30 @@ def routers(surface: str, settings: Settings) -> list[APIRouter]:
 
         return [router, media_router]
     raise ValueError(f"unknown surface {surface!r}")
+
+
+#: Paths of the chat surface's other APIs, which a deployed chat function builds only on the
+#: first request under one of them (grokgate.api.lazy_routes)
+CHAT_APIS = ("/v1/responses", "/v1/conversations", "/v1/messages")
+
+
+def _chat_apis() -> list[APIRouter]:
+    """The routers serving :data:`CHAT_APIS`: Responses, Conversations, Anthropic Messages."""
+    from grokgate.api.anthropic.routes import router as messages_router
+    from grokgate.api.openai.conversations_routes import router as conversations_router
+    from grokgate.api.openai.responses_routes import router as responses_router
+
+    return [responses_router, conversations_router, messages_router]
+
+
+def stores_of(surfaces: Iterable[str]) -> frozenset[str]:
+    """The stores an app serving ``surfaces`` may open: those the functions serving them
+    name in :mod:`grokgate.manifest` (all of them for the local server's every surface)."""
+    from grokgate.manifest import BY_SURFACE
+
+    return frozenset(
+        str(store) for s in surfaces if s in BY_SURFACE for store in BY_SURFACE[s].stores
+    )
 
 
 def route_table(surfaces: Iterable[str], settings: Settings) -> set[tuple[str, str]]:
@@ -163,9 +184,13 @@ def create_app(
     *,
     settings: Settings | None = None,
     runtime: Runtime | None = None,
+    lazy_routes: bool = False,
 ) -> FastAPI:
+    """The gateway's app for ``surfaces``. ``lazy_routes`` (a deployed function): the chat
+    surface's Responses, Conversations and Messages routes are built on their first request."""
+    surfaces = tuple(surfaces)
     chosen = settings or (runtime.settings if runtime else get_settings())
-    state = runtime or Runtime(chosen)
+    state = runtime or Runtime(chosen, stores=stores_of(surfaces))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -232,6 +257,17 @@ def create_app(
             from grokgate.api.admin_routes import mount_console
 
             mount_console(app)  # /admin: built on its first request
+        if surface == "chat" and lazy_routes:
+            from grokgate.api.lazy_routes import LazyRoutes
+            from grokgate.api.openai.routes import chat_router
+
+            def configure(sub: FastAPI) -> None:
+                sub.state.runtime = state
+                install_error_handlers(sub)
+
+            app.include_router(chat_router, dependencies=[Depends(valid_json_text)])
+            app.router.routes.append(LazyRoutes(CHAT_APIS, _chat_apis, configure, name="chat"))
+            continue
         for router in routers(surface, chosen):
             if router not in included:  # images and videos share the media router
                 included.append(router)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
 from fastapi import Request
@@ -13,10 +13,12 @@ from pydantic import SecretStr
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from grokgate.api.runtime import Runtime
-from grokgate.core.attachments import AttachmentResolver
 from grokgate.errors import AuthenticationError, InvalidRequestError
-from grokgate.upstream.files import Attachment
+
+if TYPE_CHECKING:
+    from grokgate.core.attachments import AttachmentResolver
+    from grokgate.runtime import Runtime
+    from grokgate.upstream.files import Attachment
 
 T = TypeVar("T")
 

@@ -76,6 +76,6 @@ def lazy_app(surfaces: Iterable[str]) -> LazyApp:
     def build() -> ASGIApp:
         from grokgate.api.app import create_app
 
-        return create_app(surfaces=chosen)
+        return create_app(surfaces=chosen, lazy_routes=True)  # a deployed function
 
     return LazyApp(build, name="+".join(chosen))

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from grokgate.config import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
+from grokgate.demo import DEMO_STATSIG_HEADER_HEX, DEMO_STATSIG_SUFFIX
 from grokgate.simulator.app import create_app as create_simulator
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.state import SimState

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grokgate.api.app import create_app
-from grokgate.api.runtime import Runtime
 from grokgate.errors import ConflictError
+from grokgate.runtime import Runtime
 from grokgate.simulator.server import ServerThread
 from grokgate.stores.conversations import ConversationStore, RecordKind, StoredRecord, unpack
 from tests.conftest import gateway_settings

@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from grokgate.api.app import create_app
-from grokgate.api.runtime import Runtime
+from grokgate.runtime import Runtime
 from grokgate.simulator.server import ServerThread
 from grokgate.simulator.uploads import tiny_png
 from grokgate.stores.conversations_sqlite import SqliteConversationStore
@@ -171,7 +171,9 @@ def clocked_gateway(sim: Sim, tmp_path: Path) -> Iterator[tuple[str, FakeClock]]
     clock = FakeClock()
     settings = gateway_settings(sim.url, tmp_path / "gw", responses_ttl_seconds=3600)
     runtime = Runtime(settings)
-    runtime._conversations = SqliteConversationStore(tmp_path / "conv.db", clock=clock)
+    Runtime.conversation_store.put(
+        runtime, SqliteConversationStore(tmp_path / "conv.db", clock=clock)
+    )
     server = ServerThread(create_app(settings=settings, runtime=runtime))
     yield server.start(), clock
     server.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grokgate.api.app import create_app
-from grokgate.api.runtime import Runtime
+from grokgate.runtime import Runtime
 from grokgate.simulator.server import ServerThread
 from grokgate.stores.conversations_dynamodb import (
     DynamoConversationStore,
@@ -34,7 +34,7 @@ def two_gateways(
         dynamo = aws_client("dynamodb", moto_endpoint)
         settings = gateway_settings(sim.url, tmp_path / f"gw{n}")
         runtime = Runtime(settings)
-        runtime._conversations = DynamoConversationStore(table, dynamo)
+        Runtime.conversation_store.put(runtime, DynamoConversationStore(table, dynamo))
         server = ServerThread(create_app(settings=settings, runtime=runtime))
         servers.append(server)
         out.append((server.start(), CallCounter(dynamo)))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from grokgate.api.runtime import Runtime
 from grokgate.config import Settings
 from grokgate.doctor import Report, diagnose
+from grokgate.runtime import Runtime
 from grokgate.stores.records import AccountKind, account_id_for
 from tests.api.xai.conftest import KEY_A, Xai
 

@@ -32,7 +32,6 @@ from grokgate.api.anthropic.threads import (
 )
 from grokgate.api.anthropic.translate import parse_request, to_job, to_prompt
 from grokgate.api.deps import owner_of, runtime_of, translated
-from grokgate.api.relay import relay
 from grokgate.api.routing import v1_router
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
@@ -59,7 +58,9 @@ async def create_message(body: JsonBody, request: Request) -> Response:
             "conversation without thread",
             ["model"],
         )
-    if spec.is_xai:
+    if spec.is_xai:  # the xAI relay (and httpx) load with the first xAI request
+        from grokgate.api.relay import relay
+
         return await relay(request, spec, body, "messages")
     refuse_unsupported(body)
     turn: ThreadTurn | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from grokgate.api.openai.schemas import ErrorDetail, ErrorOut
+from grokgate.api.openai.common_schemas import ErrorDetail, ErrorOut
 from grokgate.errors import GrokGateError
 from grokgate.logs import redact
 

@@ -17,16 +17,9 @@ from grokgate.api.deps import (
     runtime_of,
 )
 from grokgate.api.limits import response_limit
-from grokgate.api.openai.media_schemas import (
-    DEFAULT_EDIT_MODEL,
-    DEFAULT_IMAGE_MODEL,
-    ImageGenerationRequest,
-    ImageOut,
-    ImagesResponseOut,
-    form_fields,
-)
-from grokgate.api.openai.schemas import ErrorOut
-from grokgate.api.relay import json_object, relay
+from grokgate.api.openai.common_schemas import ErrorOut
+from grokgate.api.openai.image_schemas import ImageGenerationRequest, ImageOut, ImagesResponseOut
+from grokgate.api.openai.media_schemas import DEFAULT_EDIT_MODEL, DEFAULT_IMAGE_MODEL, form_fields
 from grokgate.api.routing import v1_router
 from grokgate.core.media.images import ImageAnswer, ImageRequest, ImageService
 from grokgate.core.registry import Kind, ModelSpec, Registry
@@ -105,7 +98,9 @@ async def generations(body: ImageGenerationRequest, request: Request) -> Respons
         raise InvalidRequestError("stream is not supported for images", param="stream")
     runtime = runtime_of(request)
     spec = _image_model(runtime.registry(), body.model, DEFAULT_IMAGE_MODEL, edit=False)
-    if spec.is_xai:
+    if spec.is_xai:  # the xAI relay (and its HTTP client) loads with the first xAI request
+        from grokgate.api.relay import json_object, relay
+
         return await relay(request, spec, await json_object(request), "images")
     req = ImageRequest(
         spec=spec,

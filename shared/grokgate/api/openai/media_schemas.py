@@ -1,95 +1,14 @@
-"""OpenAI wire shapes of the media routes: Images and Videos (pydantic v2)."""
+"""What the media routes share: the default models and the text fields of a multipart form.
+The wire shapes are in :mod:`.image_schemas` and :mod:`.video_schemas`, so the images function
+does not build the video shapes at its cold start, nor the videos function the image ones."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 DEFAULT_IMAGE_MODEL = "grok-imagine-image"
 DEFAULT_EDIT_MODEL = "grok-imagine-image-edit"
 DEFAULT_VIDEO_MODEL = "grok-imagine-video"
-
-
-class ImageGenerationRequest(BaseModel):
-    """``POST /v1/images/generations``. Options grok.com has no use for (quality, style,
-    background, moderation, output_format...) are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-    prompt: str = Field(max_length=32000)
-    model: str | None = None
-    n: int | None = 1
-    size: str | None = None
-    response_format: Literal["url", "b64_json"] | None = None
-    user: str | None = None
-    stream: bool | None = None
-
-
-class ImageOut(BaseModel):
-    url: str | None = None
-    b64_json: str | None = None
-    revised_prompt: str | None = None
-
-
-class ImagesResponseOut(BaseModel):
-    created: int
-    data: list[ImageOut]
-    output_format: Literal["png", "webp", "jpeg"] | None = None
-
-
-class ImageReference(BaseModel):
-    """``input_reference`` given as JSON (``image_url``: an http(s) URL or a data URI)."""
-
-    model_config = ConfigDict(extra="forbid")
-    image_url: str | None = None
-    file_id: str | None = None
-
-
-class VideoCreateRequest(BaseModel):
-    """``POST /v1/videos`` as JSON (the SDK sends the same fields as multipart)."""
-
-    model_config = ConfigDict(extra="allow")
-    prompt: str = Field(max_length=32000)
-    model: str | None = None
-    seconds: str | int | None = None
-    size: str | None = None
-    preset: str | None = None  # grok's --mode: custom, normal, fun, spicy
-    input_reference: ImageReference | str | None = None
-
-
-class VideoErrorOut(BaseModel):
-    code: str
-    message: str
-
-
-class VideoOut(BaseModel):
-    id: str
-    object: Literal["video"] = "video"
-    created_at: int
-    completed_at: int | None = None
-    expires_at: int | None = None
-    error: VideoErrorOut | None = None
-    model: str
-    progress: int
-    prompt: str | None = None
-    remixed_from_video_id: str | None = None
-    seconds: str
-    size: str
-    status: Literal["queued", "in_progress", "completed", "failed"]
-
-
-class VideoListOut(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[VideoOut]
-    first_id: str | None = None
-    last_id: str | None = None
-    has_more: bool = False
-
-
-class VideoDeletedOut(BaseModel):
-    id: str
-    object: Literal["video.deleted"] = "video.deleted"
-    deleted: bool = True
 
 
 def form_fields(form: Any) -> dict[str, Any]:

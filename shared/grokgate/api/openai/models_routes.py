@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from grokgate.api.deps import runtime_of
-from grokgate.api.openai.schemas import ErrorOut, ModelListOut, ModelOut
+from grokgate.api.openai.common_schemas import ErrorOut, ModelListOut, ModelOut
 from grokgate.api.routing import v1_router
 from grokgate.core.registry import CREATED, ModelSpec
 

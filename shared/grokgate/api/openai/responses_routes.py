@@ -19,10 +19,8 @@ from grokgate.api.openai.responses_render import ResponseBuilder, collect, strea
 from grokgate.api.openai.responses_schemas import ConversationRefOut, ResponseOut, ResponsesRequest
 from grokgate.api.openai.responses_state import Turn, prepare
 from grokgate.api.openai.responses_translate import refuse_unimplemented, to_plan
-from grokgate.api.openai.responses_xai import relay_turn
 from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.openai.stored_pages import PageQuery, page
-from grokgate.api.relay import json_object
 from grokgate.api.routing import v1_router
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
@@ -53,7 +51,10 @@ async def create_response(body: ResponsesRequest, request: Request) -> Response:
         owner=owner_of(request),
         ttl=runtime.settings.responses_ttl_seconds,
     )
-    if spec.is_xai:
+    if spec.is_xai:  # the xAI relay (and httpx) load with the first xAI request
+        from grokgate.api.openai.responses_xai import relay_turn
+        from grokgate.api.relay import json_object
+
         return await relay_turn(request, spec, await json_object(request), turn)
     show = runtime.settings.show_reasoning
     plan = await translated(

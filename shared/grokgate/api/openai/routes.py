@@ -14,7 +14,6 @@ from grokgate.api.openai.schemas import (
     ErrorOut,
 )
 from grokgate.api.openai.translate import to_job
-from grokgate.api.relay import json_object, relay
 from grokgate.api.routing import v1_router
 from grokgate.api.sse import sse_response
 from grokgate.api.streams import begin
@@ -30,7 +29,9 @@ chat_router = v1_router()
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
     runtime = runtime_of(request)
     spec = runtime.registry().resolve(body.model)
-    if spec.is_xai:
+    if spec.is_xai:  # the xAI relay (and httpx) load with the first xAI request
+        from grokgate.api.relay import json_object, relay
+
         return await relay(request, spec, await json_object(request), "chat")
     if spec.kind is not Kind.CHAT:  # pictures as markdown, for chat-only clients
         events = media_events(body, spec, request)

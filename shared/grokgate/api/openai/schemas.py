@@ -1,10 +1,15 @@
-"""OpenAI wire shapes (Chat Completions, Models, errors) as pydantic v2 models."""
+"""OpenAI wire shapes (Chat Completions; Models and errors from :mod:`.common_schemas`) as
+pydantic v2 models."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
+
+from grokgate.api.openai.common_schemas import ErrorDetail, ErrorOut, ModelListOut, ModelOut
+
+__all__ = ["ErrorDetail", "ErrorOut", "ModelListOut", "ModelOut"]  # and the classes below
 
 # --- requests ---------------------------------------------------------------------------------
 
@@ -201,26 +206,3 @@ class ChatCompletionChunkOut(BaseModel):
     choices: list[ChunkChoiceOut]
     system_fingerprint: str | None = None
     usage: UsageOut | None = None
-
-
-class ModelOut(BaseModel):
-    id: str
-    object: Literal["model"] = "model"
-    created: int
-    owned_by: str
-
-
-class ModelListOut(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[ModelOut]
-
-
-class ErrorDetail(BaseModel):
-    message: str
-    type: str
-    param: str | None = None
-    code: str | None = None
-
-
-class ErrorOut(BaseModel):
-    error: ErrorDetail

@@ -17,17 +17,16 @@ from grokgate.api.deps import (
     read_image,
     runtime_of,
 )
-from grokgate.api.openai.media_schemas import (
-    DEFAULT_VIDEO_MODEL,
+from grokgate.api.openai.common_schemas import ErrorOut
+from grokgate.api.openai.media_schemas import DEFAULT_VIDEO_MODEL, form_fields
+from grokgate.api.openai.video_schemas import (
     ImageReference,
     VideoCreateRequest,
     VideoDeletedOut,
     VideoErrorOut,
     VideoListOut,
     VideoOut,
-    form_fields,
 )
-from grokgate.api.openai.schemas import ErrorOut
 from grokgate.api.routing import v1_router
 from grokgate.core.attachments import FileInput
 from grokgate.core.media.videos import DEFAULT_SIZE, VideoRequest, parse_seconds

@@ -124,7 +124,7 @@ def _json_entry(label: str, item: object) -> Entry:
 
 def token_spec(label: str, raw: str, default: Tier, max_inflight: int) -> Spec:
     """``[tier:]token`` as a :class:`Spec`; InvalidRequestError if it is not a token."""
-    from grokgate.api.runtime import parse_token_spec
+    from grokgate.runtime import parse_token_spec
     from grokgate.stores.base import normalise_token
 
     tier, token = parse_token_spec(raw.strip(), default)

@@ -65,7 +65,9 @@ class LocalRunner:
 
 
 class LambdaRunner:
-    """Invokes ``function`` asynchronously (``InvocationType=Event``) with the job id."""
+    """Invokes ``function`` asynchronously (``InvocationType=Event``) with the job id. The
+    Lambda client is ``client``, else ``client_factory()``, else built here for ``region`` and
+    ``endpoint_url`` (the SDK's defaults when None), on the first job."""
 
     def __init__(
         self,
@@ -73,20 +75,17 @@ class LambdaRunner:
         client: Any | None = None,
         *,
         client_factory: Callable[[], Any] | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
     ) -> None:
         self.function = function
         self._client = client
-        self._client_factory = client_factory
+        self._client_factory = client_factory or (lambda: lambda_client(region, endpoint_url))
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            if self._client_factory is not None:
-                self._client = self._client_factory()
-            else:
-                import boto3
-
-                self._client = boto3.client("lambda")
+            self._client = self._client_factory()
         return self._client
 
     async def submit(self, job_id: str) -> None:
