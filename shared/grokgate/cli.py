@@ -102,7 +102,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from grokgate.api.app import create_app
-    from grokgate.serving import header_timeout_protocol
+    from grokgate.serving import header_timeout_protocol, responsive_loop
 
     settings = Settings()
     configure_logging(settings.log_level)
@@ -116,9 +116,11 @@ def serve(args: argparse.Namespace) -> int:
     notice = None if demo else statsig_notice(settings)
     if notice:
         print(notice, flush=True)
+    app = create_app(settings=settings)
+    responsive_loop()
     try:
         uvicorn.run(
-            create_app(settings=settings),
+            app,
             host=args.host,
             port=args.port,
             log_level=settings.log_level.lower(),

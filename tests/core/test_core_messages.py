@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grokgate.core.messages import Message, ToolCall, flatten
+from grokgate.core.messages import Message, ToolCall, flatten, without_sources_trailer
 from grokgate.errors import InvalidRequestError
 
 # The XML-shape tests use argument-less calls, so that they check the layout only; the
@@ -230,3 +234,29 @@ def test_unknown_role_is_a_400(role: str) -> None:
     assert info.value.status == 400
     assert info.value.param == "messages"
     assert repr(role) in info.value.message
+
+
+_OLD_TRAILER = re.compile(r"\n*## Sources\n\[grokgate-sources\]: #.*\Z", re.DOTALL)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["\n", " ", "a", "## Sources", "\n[grokgate-sources]: #", "x\n"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_the_trailer_is_cut_where_the_anchored_pattern_cuts(text: str) -> None:
+    assert without_sources_trailer(text) == _OLD_TRAILER.sub("", text)
+
+
+def test_a_long_run_of_newlines_is_linear() -> None:
+    # the pattern above tries `\n*` from every newline of a run: quadratic, and it holds the GIL
+    # (a 1 MB run of newlines in one assistant message froze the server for minutes); run in a
+    # child process so a regression fails on the timeout instead of hanging the suite
+    code = (
+        "from grokgate.core.messages import flatten, Message\n"
+        "print(len(flatten([Message('assistant', ['\\n' * 4_000_000 + 'x'])])))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == str(len("[assistant]: x")), done.stderr

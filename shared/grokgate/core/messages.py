@@ -8,7 +8,6 @@ conversation.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from grokgate.core.attachments import FileInput
@@ -19,7 +18,15 @@ from grokgate.events import ToolCall
 __all__ = ["ROLES", "Message", "ToolCall", "flatten"]
 
 ROLES = frozenset({"system", "user", "assistant", "tool"})
-_SOURCES_TRAILER = re.compile(r"\n*## Sources\n\[grokgate-sources\]: #.*\Z", re.DOTALL)
+_SOURCES_MARKER = "## Sources\n[grokgate-sources]: #"
+
+
+def without_sources_trailer(text: str) -> str:
+    """``text`` without grokgate's own sources trailer: everything from the first marker on,
+    and the line breaks before it. A search for the marker, not a pattern with a leading
+    ``\\n*``: tried from every line break of a run, that pattern is quadratic in the run."""
+    at = text.find(_SOURCES_MARKER)
+    return text if at < 0 else text[:at].rstrip("\n")
 
 
 @dataclass(slots=True)
@@ -43,7 +50,7 @@ def _parts(message: Message) -> list[str]:
         )
         return [f"{label}:\n{chr(10).join(message.texts)}"]
     if role == "assistant":
-        texts = [_SOURCES_TRAILER.sub("", t).strip() for t in message.texts]
+        texts = [without_sources_trailer(t).strip() for t in message.texts]
         texts = [t for t in texts if t]
         if message.tool_calls:
             xml = render_calls(message.tool_calls)

@@ -82,8 +82,12 @@ async def counted(text: str) -> str:
         return text
     import anyio.to_thread
 
-    result = CountedText(text)
-    result.tokens = await anyio.to_thread.run_sync(count_tokens, text)
+    return await anyio.to_thread.run_sync(_counted, text)
+
+
+def _counted(text: str) -> CountedText:
+    result = CountedText(text)  # a copy of the text: not on the loop either
+    result.tokens = count_tokens(text)
     return result
 
 
