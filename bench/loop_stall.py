@@ -129,11 +129,7 @@ def main() -> None:
 
                 seen, took = probe_while(base, post)
                 worst = max(seen) / max(idle)
-                print(
-                    row(
-                        f"{name} ({len(raw) / 1e6:.1f} MB)", seen, took, f"max {worst:.1f}x no load"
-                    )
-                )
+                print(row(name, seen, took, f"max {worst:.1f}x no load"))
         print(f"gateway peak RSS {gateway.peak_rss_mb():.0f} MiB")
 
 

@@ -64,12 +64,18 @@ def key_problem(headers: Mapping[str, str], keys: list[SecretStr]) -> Authentica
 OFF_LOOP_BYTES = 256 * 1024
 
 
+async def by_size(size: int, func: Callable[..., T], *args: object) -> T:
+    """``func(*args)``, work on a body of ``size`` bytes: on the loop up to
+    :data:`OFF_LOOP_BYTES`, in a worker thread beyond, so a long conversation does not block
+    the event loop."""
+    if size <= OFF_LOOP_BYTES:
+        return func(*args)
+    return await anyio.to_thread.run_sync(func, *args)
+
+
 async def translated(request: Request, translate: Callable[[], T]) -> T:
-    """``translate()`` (a request's translation): in a worker thread when the body is large,
-    so a long conversation does not block the event loop; on the loop otherwise."""
-    if len(await request.body()) <= OFF_LOOP_BYTES:
-        return translate()
-    return await anyio.to_thread.run_sync(translate)
+    """``translate()`` (a request's translation), placed by :func:`by_size`."""
+    return await by_size(len(await request.body()), translate)
 
 
 def runtime_of(request: Request) -> Runtime:

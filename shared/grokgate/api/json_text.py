@@ -32,7 +32,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from grokgate.api.deps import OFF_LOOP_BYTES
+from grokgate.api.deps import OFF_LOOP_BYTES, by_size
 from grokgate.errors import InvalidRequestError
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -154,10 +154,7 @@ async def valid_json_text(request: Request) -> None:
         data = await request.json()
     except (ValueError, RecursionError):
         return
-    if len(raw) > OFF_LOOP_BYTES:
-        await anyio.to_thread.run_sync(check_body, raw, data)
-    else:
-        check_body(raw, data)
+    await by_size(len(raw), check_body, raw, data)
 
 
 def parse_body(raw: bytes) -> Any:
